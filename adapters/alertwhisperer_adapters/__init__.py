@@ -1,0 +1,1 @@
+"""Adapters around alertwhisperer_core: HTTP server, CLI, storage, AWS, Redis, executors."""
