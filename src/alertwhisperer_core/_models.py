@@ -152,7 +152,11 @@ class Incident:
     first_event_at: datetime
     last_event_at: datetime
     created_at: datetime
+    # Stores keep membership on the alerts; read paths fill ``alert_ids`` in.
     alert_ids: tuple[str, ...] = ()
+    # Fingerprints of alerts still firing ("" for alerts whose source gives none). When the last
+    # one is resolved by its source, the incident resolves as ``source_recovered``.
+    firing_fingerprints: frozenset[str] = frozenset()
     resolution: Resolution | None = None
     resolved_at: datetime | None = None
     assigned_to: str | None = None

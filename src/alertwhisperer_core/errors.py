@@ -127,7 +127,10 @@ class RateLimited(AlertWhispererError):
 
     error_status_hint = 429
 
-    def __init__(self, retry_after_seconds: int, status: int = 429) -> None:
+    def __init__(
+        self, retry_after_seconds: int, status: int = 429, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__("Rate limit exceeded")
         self.retry_after_seconds = retry_after_seconds
         self.status = status
+        self.headers: dict[str, str] = dict(headers or {})

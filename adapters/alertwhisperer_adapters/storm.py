@@ -1,0 +1,163 @@
+"""Seeded, reproducible MSP alert storms shared by the demo replay, benchmarks and tests.
+
+A storm is what an MSP's webhook endpoint sees on a bad night: many companies, cascading
+failures (one sick asset raises several signatures), flapping checks that fire and recover,
+the same problem reported by several tools, retried deliveries carrying the same delivery id,
+and out-of-order arrival.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+
+__all__ = ["StormConfig", "StormDelivery", "generate_storm"]
+
+_SIGNATURES = ("cpu_high", "disk_full", "memory_pressure", "service_down:nginx", "db_connections",
+               "replication_lag", "http_5xx_rate", "ntp_drift", "swap_usage", "inode_exhaustion")
+_SEVERITIES = ("critical", "high", "medium", "low")
+_TOOLS = ("generic", "alertmanager", "datadog", "zabbix", "cloudwatch")
+
+
+@attrs.frozen
+class StormConfig:
+    alerts: int = 1000
+    companies: int = 3
+    assets_per_company: int = 20
+    signatures: int = 6
+    duration_minutes: int = 60
+    start: datetime = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    cascade_size: int = 3  # signatures one failing asset raises together
+    flap_ratio: float = 0.15  # share of firings followed later by a recovery
+    retry_ratio: float = 0.05  # share of deliveries sent twice with the same delivery id
+    out_of_order: float = 0.2  # share of deliveries that arrive late
+    tools: tuple[str, ...] = _TOOLS
+    seed: int = 42
+
+
+@attrs.frozen
+class StormDelivery:
+    company: int  # index of the company, 0 … companies-1
+    body: bytes
+    headers: dict[str, str]
+    event_time: datetime
+
+
+def _stable(*parts: str) -> int:
+    # Python's hash() is salted per process; storms must be identical across runs.
+    return int.from_bytes(hashlib.blake2b("|".join(parts).encode(), digest_size=8).digest(), "big")
+
+
+def _generic(asset: str, sig: str, sev: str, at: datetime, firing: bool) -> dict[str, Any]:
+    return {"asset_name": asset, "signature": sig, "severity": sev,
+            "message": f"{sig} on {asset}", "tool_source": "Datadog",
+            "timestamp": at.isoformat(), "status": "firing" if firing else "resolved"}
+
+
+def _alertmanager(asset: str, sig: str, sev: str, at: datetime, firing: bool) -> dict[str, Any]:
+    fingerprint = f"{_stable(asset, sig) % (1 << 48):012x}"
+    start = at.isoformat().replace("+00:00", "Z")
+    return {
+        "version": "4", "status": "firing" if firing else "resolved", "receiver": "aw",
+        "groupKey": f'{{}}:{{alertname="{sig}", instance="{asset}:9100"}}', "truncatedAlerts": 0,
+        "alerts": [{
+            "status": "firing" if firing else "resolved",
+            "labels": {"alertname": sig, "instance": f"{asset}:9100", "severity": sev},
+            "annotations": {"summary": f"{sig} on {asset}"},
+            "startsAt": start, "endsAt": "0001-01-01T00:00:00Z" if firing else start,
+            "fingerprint": fingerprint,
+        }],
+    }
+
+
+def _datadog(asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int) -> dict[str, Any]:
+    priority = {"critical": "P1", "high": "P2", "medium": "P3", "low": "P4"}[sev]
+    return {"id": str(10**15 + n), "alert_id": str(_stable(asset, sig) % 10**6),
+            "alert_transition": "Triggered" if firing else "Recovered", "alert_priority": priority,
+            "alert_metric": sig, "alert_title": f"{sig} on {asset}", "host_name": asset,
+            "alert_status": f"{sig} over host:{asset}", "tags": f"host:{asset},env:prod",
+            "date": str(int(at.timestamp() * 1000))}
+
+
+def _zabbix(asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int) -> dict[str, Any]:
+    level = {"critical": "5", "high": "4", "medium": "3", "low": "1"}[sev]
+    return {"eventid": str(40000 + n), "eventvalue": "1" if firing else "0", "eventupdate": "0",
+            "eventname": f"{'Problem' if firing else 'Resolved'}: {sig}", "severity": level,
+            "hostname": asset, "triggerid": str(_stable(asset, sig) % 10**5),
+            "triggerdesc": f"{sig} on {asset}", "eventdate": at.strftime("%Y.%m.%d"),
+            "eventtime": at.strftime("%H:%M:%S")}
+
+
+def _cloudwatch(asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int) -> dict[str, Any]:
+    alarm = {"AlarmName": sig, "NewStateValue": "ALARM" if firing else "OK",
+             "NewStateReason": f"{sig} threshold crossed on {asset}",
+             "StateChangeTime": at.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+             "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{asset}-{sig}",
+             "Trigger": {"Dimensions": [{"name": "InstanceId", "value": asset}]}}
+    return {"Type": "Notification", "MessageId": f"msg-{n}", "Message": json.dumps(alarm),
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms"}
+
+
+def _payload(tool: str, asset: str, sig: str, sev: str, at: datetime, firing: bool,
+             n: int) -> dict[str, Any]:
+    if tool == "alertmanager":
+        return _alertmanager(asset, sig, sev, at, firing)
+    if tool == "datadog":
+        return _datadog(asset, sig, sev, at, firing, n)
+    if tool == "zabbix":
+        return _zabbix(asset, sig, sev, at, firing, n)
+    if tool == "cloudwatch":
+        return _cloudwatch(asset, sig, sev, at, firing, n)
+    return _generic(asset, sig, sev, at, firing)
+
+
+def generate_storm(config: StormConfig = StormConfig()) -> list[StormDelivery]:
+    """The storm's deliveries in arrival order (retries included, late ones shuffled in)."""
+    rng = random.Random(config.seed)
+    span = timedelta(minutes=config.duration_minutes)
+    signatures = _SIGNATURES[: max(1, min(config.signatures, len(_SIGNATURES)))]
+    deliveries: list[tuple[float, StormDelivery]] = []
+    n = 0
+    while n < config.alerts:
+        company = rng.randrange(config.companies)
+        asset = f"c{company}-srv-{rng.randrange(config.assets_per_company):03d}"
+        at = config.start + span * rng.random()
+        # A cascade: one failing asset raises several related signatures within a minute.
+        for sig in rng.sample(signatures, k=min(config.cascade_size, len(signatures))):
+            if n >= config.alerts:
+                break
+            sev = rng.choices(_SEVERITIES, weights=(2, 3, 4, 2))[0]
+            tool = rng.choice(config.tools)
+            when = at + timedelta(seconds=rng.uniform(0, 60))
+            events = [(when, True)]
+            if rng.random() < config.flap_ratio:
+                events.append((when + timedelta(minutes=rng.uniform(1, 20)), False))
+            for event_time, firing in events:
+                if n >= config.alerts:
+                    break
+                n += 1
+                body = json.dumps(_payload(tool, asset, sig, sev, event_time, firing, n)).encode()
+                headers = {"content-type": "application/json", "x-delivery-id": f"storm-{config.seed}-{n}"}
+                if tool == "alertmanager":
+                    headers["user-agent"] = "Alertmanager/0.25.0"
+                arrival = (event_time - config.start).total_seconds()
+                if rng.random() < config.out_of_order:
+                    arrival += rng.uniform(30, 600)
+                delivery = StormDelivery(company, body, headers, event_time)
+                deliveries.append((arrival, delivery))
+                if rng.random() < config.retry_ratio:
+                    deliveries.append((arrival + rng.uniform(1, 30), delivery))
+    deliveries.sort(key=lambda pair: pair[0])
+    return [d for _, d in deliveries]
+
+
+def iter_bodies(config: StormConfig) -> Iterator[bytes]:
+    """Just the bodies, for replay files."""
+    for delivery in generate_storm(config):
+        yield delivery.body

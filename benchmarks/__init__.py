@@ -1,0 +1,1 @@
+"""Alert Whisperer benchmarks: each case runs in a fresh process and prints one JSON result."""

@@ -1,0 +1,391 @@
+"""Every transactional store in memory, behind one unit of work.
+
+A unit of work holds the store's lock for its whole life (transactions are serial, which is
+what one process needs) and keeps an undo log, so a rollback restores exactly the state before
+it. Records are immutable, so the log holds references, not copies.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import asyncio
+
+from .._cursor import decode_cursor, encode_cursor
+from .._expiring import ExpiringMap
+from .._idempotency import DeliveryRecord, delivery_key
+from .._models import Alert, ApprovalRequest, ApprovalStatus, Asset, AuditEntry, Incident, Runbook, User
+from .._settings import Company
+from ..ports import AlertQuery, AuditQuery, DuplicateDelivery, IncidentQuery, Page
+
+__all__ = ["InMemoryStore", "InMemoryUnitOfWork"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+class InMemoryStore:
+    """The data. Call it (or :meth:`unit_of_work`) to open a transaction."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.companies: dict[str, Company] = {}
+        self.hmac: dict[str, tuple[str, ...]] = {}
+        self.assets: dict[str, Asset] = {}
+        self.alerts: dict[str, tuple[Alert, str | None]] = {}
+        self.alerts_by_incident: dict[str, list[str]] = {}
+        self.incidents: dict[str, Incident] = {}
+        self.deliveries: ExpiringMap[str, DeliveryRecord] = ExpiringMap()
+        self.users: dict[str, User] = {}
+        self.runbooks: dict[str, Runbook] = {}
+        self.approvals: dict[str, ApprovalRequest] = {}
+        self.audit: list[AuditEntry] = []
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    __call__ = unit_of_work
+
+
+class _Journal:
+    """The undo log of one unit of work."""
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+
+    def put(self, table: dict[K, V], key: K, value: V) -> None:
+        old = table.get(key, _MISSING)
+        table[key] = value
+        self.undo.append(lambda: table.pop(key) if old is _MISSING else table.__setitem__(key, old))
+
+    def delete(self, table: dict[K, V], key: K) -> None:
+        if key not in table:
+            return
+        old = table.pop(key)
+        self.undo.append(lambda: table.__setitem__(key, old))
+
+    def append(self, items: list[T], item: T) -> None:
+        items.append(item)
+        self.undo.append(items.pop)
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+def _page(items: Sequence[T], sort_key: Callable[[T], tuple[str, str]], cursor: str | None,
+          limit: int) -> Page[T]:
+    """Newest first by ``sort_key``; the cursor is the key of the last item returned."""
+    ordered = sorted(items, key=sort_key, reverse=True)
+    if cursor is not None:
+        after = tuple(decode_cursor(cursor, 2))
+        ordered = [item for item in ordered if sort_key(item) < after]
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    next_cursor = encode_cursor(*sort_key(page[-1])) if more and page else None
+    return Page(tuple(page), next_cursor)
+
+
+def _visible(company_id: str | None, company_ids: frozenset[str] | None) -> bool:
+    return company_ids is None or company_id in company_ids
+
+
+def _within(at: datetime, since: datetime | None, until: datetime | None) -> bool:
+    return (since is None or at >= since) and (until is None or at < until)
+
+
+class _Repo:
+    def __init__(self, store: InMemoryStore, journal: _Journal) -> None:
+        self.s = store
+        self.j = journal
+
+
+class _Companies(_Repo):
+    async def get(self, company_id: str) -> Company | None:
+        return self.s.companies.get(company_id)
+
+    async def by_api_key_hash(self, api_key_hash: str) -> Company | None:
+        return next((c for c in self.s.companies.values() if c.api_key_hash == api_key_hash), None)
+
+    async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Company]:
+        return sorted((c for c in self.s.companies.values() if _visible(c.id, company_ids)),
+                      key=lambda c: (c.name, c.id))
+
+    async def add(self, company: Company) -> None:
+        self.j.put(self.s.companies, company.id, company)
+
+    async def update(self, company: Company) -> None:
+        self.j.put(self.s.companies, company.id, company)
+
+    async def delete(self, company_id: str) -> None:
+        self.j.delete(self.s.companies, company_id)
+        self.j.delete(self.s.hmac, company_id)
+
+    async def hmac_secrets(self, company_id: str) -> builtins.list[str]:
+        return list(self.s.hmac.get(company_id, ()))
+
+    async def set_hmac_secrets(self, company_id: str, secrets: Sequence[str]) -> None:
+        self.j.put(self.s.hmac, company_id, tuple(secrets))
+
+
+class _Assets(_Repo):
+    async def list(self, company_id: str) -> builtins.list[Asset]:
+        return sorted((a for a in self.s.assets.values() if a.company_id == company_id),
+                      key=lambda a: a.name)
+
+    async def get(self, company_id: str, asset_id: str) -> Asset | None:
+        asset = self.s.assets.get(asset_id)
+        return asset if asset is not None and asset.company_id == company_id else None
+
+    async def by_name(self, company_id: str, name: str) -> Asset | None:
+        return next((a for a in self.s.assets.values()
+                     if a.company_id == company_id and a.name == name), None)
+
+    async def add(self, asset: Asset) -> None:
+        self.j.put(self.s.assets, asset.id, asset)
+
+    async def update(self, asset: Asset) -> None:
+        self.j.put(self.s.assets, asset.id, asset)
+
+    async def delete(self, company_id: str, asset_id: str) -> None:
+        if await self.get(company_id, asset_id) is not None:
+            self.j.delete(self.s.assets, asset_id)
+
+
+class _Alerts(_Repo):
+    async def add(self, alert: Alert, incident_id: str | None) -> None:
+        self.j.put(self.s.alerts, alert.id, (alert, incident_id))
+        if incident_id is not None:
+            self.j.append(self.s.alerts_by_incident.setdefault(incident_id, []), alert.id)
+
+    async def reassign(self, from_incident_id: str, to_incident_id: str) -> None:
+        moved = self.s.alerts_by_incident.get(from_incident_id, [])
+        for alert_id in builtins.list(moved):
+            alert, _ = self.s.alerts[alert_id]
+            self.j.put(self.s.alerts, alert_id, (alert, to_incident_id))
+            self.j.append(self.s.alerts_by_incident.setdefault(to_incident_id, []), alert_id)
+        self.j.put(self.s.alerts_by_incident, from_incident_id, [])
+
+    async def get(self, alert_id: str) -> tuple[Alert, str | None] | None:
+        return self.s.alerts.get(alert_id)
+
+    async def ids_for_incident(self, incident_id: str) -> builtins.list[str]:
+        return builtins.list(self.s.alerts_by_incident.get(incident_id, ()))
+
+    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
+        q = query.q.lower() if query.q else None
+        rows = [
+            row for row in self.s.alerts.values()
+            if _visible(row[0].company_id, query.company_ids)
+            and (query.incident_id is None or row[1] == query.incident_id)
+            and (query.severity is None or row[0].severity == query.severity)
+            and (query.status is None or row[0].status == query.status)
+            and _within(row[0].event_time, query.since, query.until)
+            and (q is None or q in row[0].message.lower() or q in row[0].signature.lower())
+        ]
+        return _page(rows, lambda r: (r[0].received_at.isoformat(), r[0].id), query.cursor,
+                     query.limit)
+
+    async def count(self, company_ids: frozenset[str] | None, since: datetime | None,
+                    until: datetime | None) -> int:
+        return sum(1 for a, _ in self.s.alerts.values()
+                   if _visible(a.company_id, company_ids) and _within(a.event_time, since, until))
+
+
+class _Incidents(_Repo):
+    async def get(self, incident_id: str) -> Incident | None:
+        return self.s.incidents.get(incident_id)
+
+    async def add(self, incident: Incident) -> None:
+        self.j.put(self.s.incidents, incident.id, incident)
+
+    async def update(self, incident: Incident) -> None:
+        self.j.put(self.s.incidents, incident.id, incident)
+
+    async def lock_key(self, company_id: str, key: str) -> None:
+        # The unit of work already holds the whole store's lock.
+        return None
+
+    def _open(self, company_id: str, key: str) -> Iterable[Incident]:
+        return (i for i in self.s.incidents.values()
+                if i.company_id == company_id and i.key == key and i.is_open)
+
+    async def open_sessions(self, company_id: str, key: str, lo: datetime,
+                            hi: datetime) -> builtins.list[Incident]:
+        found = [i for i in self._open(company_id, key)
+                 if i.last_event_at >= lo and i.first_event_at <= hi]
+        return sorted(found, key=lambda i: (i.first_event_at, i.id))
+
+    async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
+        return sorted(self._open(company_id, key), key=lambda i: (i.first_event_at, i.id))
+
+    async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
+        counts = dict.fromkeys(user_ids, 0)
+        for incident in self.s.incidents.values():
+            if incident.is_open and incident.assigned_to in counts:
+                counts[incident.assigned_to] += 1
+        return counts
+
+    async def last_assignee(self, company_id: str) -> str | None:
+        latest: tuple[datetime, str] | None = None
+        for incident in self.s.incidents.values():
+            if incident.company_id != company_id or incident.assigned_to is None:
+                continue
+            at = max((t.at for t in incident.timeline if t.kind == "assigned"),
+                     default=incident.created_at)
+            if latest is None or at > latest[0]:
+                latest = (at, incident.assigned_to)
+        return latest[1] if latest else None
+
+    async def list(self, query: IncidentQuery) -> Page[Incident]:
+        q = query.q.lower() if query.q else None
+        rows = [
+            i for i in self.s.incidents.values()
+            if _visible(i.company_id, query.company_ids) and i.merged_into is None
+            and (query.include_pending or i.status != "pending")
+            and (query.status is None or i.status == query.status)
+            and (query.severity is None or i.severity == query.severity)
+            and (query.assigned_to is None or i.assigned_to == query.assigned_to)
+            and _within(i.last_event_at, query.since, query.until)
+            and (q is None or q in i.signature.lower() or q in i.asset_name.lower())
+        ]
+        return _page(rows, lambda i: (i.last_event_at.isoformat(), i.id), query.cursor,
+                     query.limit)
+
+    async def all_in_period(self, company_ids: frozenset[str] | None, since: datetime | None,
+                            until: datetime | None) -> builtins.list[Incident]:
+        return [i for i in self.s.incidents.values()
+                if _visible(i.company_id, company_ids) and _within(i.first_event_at, since, until)]
+
+
+class _Deliveries(_Repo):
+    async def get(self, company_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None:
+        return self.s.deliveries.get(delivery_key(company_id, delivery_id), now)
+
+    async def add(self, record: DeliveryRecord, expires_at: datetime) -> None:
+        key = delivery_key(record.company_id, record.delivery_id)
+        if self.s.deliveries.put_if_absent(key, record, expires_at, record.first_seen_at) is not None:
+            raise DuplicateDelivery(record.delivery_id)
+        self.j.undo.append(lambda: self.s.deliveries.discard(key))
+
+
+class _Users(_Repo):
+    async def get(self, user_id: str) -> User | None:
+        return self.s.users.get(user_id)
+
+    async def by_email(self, email: str) -> User | None:
+        wanted = email.strip().lower()
+        return next((u for u in self.s.users.values() if u.email.lower() == wanted), None)
+
+    async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[User]:
+        users = (u for u in self.s.users.values()
+                 if company_ids is None or u.company_ids & company_ids)
+        return sorted(users, key=lambda u: (u.email, u.id))
+
+    async def add(self, user: User) -> None:
+        self.j.put(self.s.users, user.id, user)
+
+    async def update(self, user: User) -> None:
+        self.j.put(self.s.users, user.id, user)
+
+    async def delete(self, user_id: str) -> None:
+        self.j.delete(self.s.users, user_id)
+
+
+class _Runbooks(_Repo):
+    async def get(self, runbook_id: str) -> Runbook | None:
+        return self.s.runbooks.get(runbook_id)
+
+    async def for_company(self, company_id: str) -> builtins.list[Runbook]:
+        return sorted((r for r in self.s.runbooks.values()
+                       if r.company_id is None or r.company_id == company_id),
+                      key=lambda r: (r.name, r.id))
+
+    async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Runbook]:
+        return sorted((r for r in self.s.runbooks.values()
+                       if r.company_id is None or _visible(r.company_id, company_ids)),
+                      key=lambda r: (r.name, r.id))
+
+    async def add(self, runbook: Runbook) -> None:
+        self.j.put(self.s.runbooks, runbook.id, runbook)
+
+    async def update(self, runbook: Runbook) -> None:
+        self.j.put(self.s.runbooks, runbook.id, runbook)
+
+    async def delete(self, runbook_id: str) -> None:
+        self.j.delete(self.s.runbooks, runbook_id)
+
+
+class _Approvals(_Repo):
+    async def get(self, approval_id: str) -> ApprovalRequest | None:
+        return self.s.approvals.get(approval_id)
+
+    async def add(self, request: ApprovalRequest) -> None:
+        self.j.put(self.s.approvals, request.id, request)
+
+    async def update(self, request: ApprovalRequest) -> None:
+        self.j.put(self.s.approvals, request.id, request)
+
+    async def list(self, company_ids: frozenset[str] | None,
+                   status: ApprovalStatus | None = None) -> builtins.list[ApprovalRequest]:
+        return sorted((a for a in self.s.approvals.values()
+                       if _visible(a.company_id, company_ids)
+                       and (status is None or a.status == status)),
+                      key=lambda a: (a.created_at, a.id), reverse=True)
+
+    async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]:
+        return [a for a in self.s.approvals.values()
+                if a.status == ApprovalStatus.PENDING and a.expires_at <= now]
+
+
+class _Audit(_Repo):
+    async def append(self, entry: AuditEntry) -> None:
+        self.j.append(self.s.audit, entry)
+
+    async def list(self, query: AuditQuery) -> Page[AuditEntry]:
+        rows = [e for e in self.s.audit
+                if _visible(e.company_id, query.company_ids)
+                and (query.action is None or e.action == query.action)
+                and (query.user_id is None or e.user_id == query.user_id)
+                and _within(e.timestamp, query.since, query.until)]
+        return _page(rows, lambda e: (e.timestamp.isoformat(), e.id), query.cursor, query.limit)
+
+
+class InMemoryUnitOfWork:
+    """A serial transaction over an :class:`InMemoryStore`."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._journal = _Journal()
+        self.companies = _Companies(store, self._journal)
+        self.assets = _Assets(store, self._journal)
+        self.alerts = _Alerts(store, self._journal)
+        self.incidents = _Incidents(store, self._journal)
+        self.deliveries = _Deliveries(store, self._journal)
+        self.users = _Users(store, self._journal)
+        self.runbooks = _Runbooks(store, self._journal)
+        self.approvals = _Approvals(store, self._journal)
+        self.audit = _Audit(store, self._journal)
+
+    async def __aenter__(self) -> Self:
+        await self._store.lock.acquire()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        try:
+            await self.rollback()
+        finally:
+            self._store.lock.release()
+
+    async def commit(self) -> None:
+        self._journal.undo.clear()
+
+    async def rollback(self) -> None:
+        self._journal.rollback()

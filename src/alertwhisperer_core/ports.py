@@ -1,0 +1,274 @@
+"""Ports: the protocols the service layer talks to.
+
+The core ships an in-memory implementation of every port (:mod:`alertwhisperer_core.memory`);
+adapters implement them for SQL, MongoDB, Redis and AWS. Store ports are ``async`` because real
+back ends do I/O; the core itself never does any.
+
+Transactional stores hang off a :class:`UnitOfWork`: everything one webhook delivery writes
+(idempotency record, alerts, incidents, audit, approvals) commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from ._idempotency import DeliveryRecord
+from ._models import (
+    Alert,
+    ApprovalRequest,
+    ApprovalStatus,
+    Asset,
+    AuditEntry,
+    Incident,
+    IncidentStatus,
+    Runbook,
+    Severity,
+    User,
+)
+from ._ratelimit import RateDecision
+from ._settings import Company, RateLimitSettings
+
+__all__ = [
+    "AlertQuery",
+    "AlertRepository",
+    "ApprovalRepository",
+    "AssetRepository",
+    "AuditLog",
+    "AuditQuery",
+    "Clock",
+    "CompanyRepository",
+    "DeliveryRepository",
+    "DuplicateDelivery",
+    "Event",
+    "EventBus",
+    "IdSource",
+    "IncidentQuery",
+    "IncidentRepository",
+    "Page",
+    "RateLimiter",
+    "ReplayGuard",
+    "RunbookRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UserRepository",
+]
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """The only way time enters the system: adapters read the clock, the core is handed it."""
+
+    def now(self) -> datetime: ...
+
+
+class IdSource(Protocol):
+    """Identifiers and secure randomness, kept out of the core for reproducibility."""
+
+    def new_id(self) -> str: ...
+
+    def token_bytes(self, n: int) -> bytes: ...
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a list: ``next_cursor`` is opaque and ``None`` on the last page."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class AlertQuery:
+    company_ids: frozenset[str] | None = None  # None: every company (MSP admins)
+    incident_id: str | None = None
+    severity: Severity | None = None
+    status: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+@attrs.frozen
+class IncidentQuery:
+    company_ids: frozenset[str] | None = None
+    status: IncidentStatus | None = None
+    severity: Severity | None = None
+    assigned_to: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    include_pending: bool = False
+    cursor: str | None = None
+    limit: int = 50
+
+
+@attrs.frozen
+class AuditQuery:
+    company_ids: frozenset[str] | None = None
+    action: str | None = None
+    user_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+class DuplicateDelivery(Exception):
+    """Raised by :meth:`DeliveryRepository.add` when the delivery id is already recorded.
+
+    Stores enforce uniqueness themselves (a unique index), so two processes racing with the
+    same delivery cannot both store it.
+    """
+
+
+class CompanyRepository(Protocol):
+    async def get(self, company_id: str) -> Company | None: ...
+    async def by_api_key_hash(self, api_key_hash: str) -> Company | None: ...
+    async def list(self, company_ids: frozenset[str] | None = None) -> list[Company]: ...
+    async def add(self, company: Company) -> None: ...
+    async def update(self, company: Company) -> None: ...
+    async def delete(self, company_id: str) -> None: ...
+    # HMAC secrets must be usable to verify signatures, so adapters keep them encrypted at rest
+    # rather than hashed; the first is the current secret, the rest still verify (rotation).
+    async def hmac_secrets(self, company_id: str) -> list[str]: ...
+    async def set_hmac_secrets(self, company_id: str, secrets: Sequence[str]) -> None: ...
+
+
+class AssetRepository(Protocol):
+    async def list(self, company_id: str) -> list[Asset]: ...
+    async def get(self, company_id: str, asset_id: str) -> Asset | None: ...
+    async def by_name(self, company_id: str, name: str) -> Asset | None: ...
+    async def add(self, asset: Asset) -> None: ...
+    async def update(self, asset: Asset) -> None: ...
+    async def delete(self, company_id: str, asset_id: str) -> None: ...
+
+
+class AlertRepository(Protocol):
+    async def add(self, alert: Alert, incident_id: str | None) -> None: ...
+    async def reassign(self, from_incident_id: str, to_incident_id: str) -> None: ...
+    async def get(self, alert_id: str) -> tuple[Alert, str | None] | None: ...
+    async def ids_for_incident(self, incident_id: str) -> list[str]: ...
+    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]: ...
+    async def count(self, company_ids: frozenset[str] | None, since: datetime | None,
+                    until: datetime | None) -> int: ...
+
+
+class IncidentRepository(Protocol):
+    async def get(self, incident_id: str) -> Incident | None: ...
+    async def add(self, incident: Incident) -> None: ...
+    async def update(self, incident: Incident) -> None: ...
+    async def lock_key(self, company_id: str, key: str) -> None:
+        """Serialize correlation of one (company, key) until the unit of work ends."""
+    async def open_sessions(self, company_id: str, key: str, lo: datetime,
+                            hi: datetime) -> list[Incident]:
+        """Open, unmerged incidents of the key with ``last_event_at >= lo`` and
+        ``first_event_at <= hi``, oldest first."""
+    async def open_for_key(self, company_id: str, key: str) -> list[Incident]:
+        """Every open, unmerged incident of the key, oldest first (resolution lookups)."""
+    async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]: ...
+    async def last_assignee(self, company_id: str) -> str | None: ...
+    async def list(self, query: IncidentQuery) -> Page[Incident]: ...
+    async def all_in_period(self, company_ids: frozenset[str] | None, since: datetime | None,
+                            until: datetime | None) -> list[Incident]: ...
+
+
+class DeliveryRepository(Protocol):
+    async def get(self, company_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None: ...
+    async def add(self, record: DeliveryRecord, expires_at: datetime) -> None:
+        """Record a delivery; raise :class:`DuplicateDelivery` if a live one has the same id."""
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: str) -> User | None: ...
+    async def by_email(self, email: str) -> User | None: ...
+    async def list(self, company_ids: frozenset[str] | None = None) -> list[User]: ...
+    async def add(self, user: User) -> None: ...
+    async def update(self, user: User) -> None: ...
+    async def delete(self, user_id: str) -> None: ...
+
+
+class RunbookRepository(Protocol):
+    async def get(self, runbook_id: str) -> Runbook | None: ...
+    async def for_company(self, company_id: str) -> list[Runbook]:
+        """The company's own runbooks and the global ones."""
+    async def list(self, company_ids: frozenset[str] | None = None) -> list[Runbook]: ...
+    async def add(self, runbook: Runbook) -> None: ...
+    async def update(self, runbook: Runbook) -> None: ...
+    async def delete(self, runbook_id: str) -> None: ...
+
+
+class ApprovalRepository(Protocol):
+    async def get(self, approval_id: str) -> ApprovalRequest | None: ...
+    async def add(self, request: ApprovalRequest) -> None: ...
+    async def update(self, request: ApprovalRequest) -> None: ...
+    async def list(self, company_ids: frozenset[str] | None,
+                   status: ApprovalStatus | None = None) -> list[ApprovalRequest]: ...
+    async def pending_due(self, now: datetime) -> list[ApprovalRequest]: ...
+
+
+class AuditLog(Protocol):
+    """Append-only: there is deliberately no update or delete."""
+
+    async def append(self, entry: AuditEntry) -> None: ...
+    async def list(self, query: AuditQuery) -> Page[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every transactional store. Leaving the block without
+    :meth:`commit` rolls everything back."""
+
+    companies: CompanyRepository
+    assets: AssetRepository
+    alerts: AlertRepository
+    incidents: IncidentRepository
+    deliveries: DeliveryRepository
+    users: UserRepository
+    runbooks: RunbookRepository
+    approvals: ApprovalRepository
+    audit: AuditLog
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class RateLimiter(Protocol):
+    """Token buckets per company; shared by all processes when a shared back end is set."""
+
+    async def acquire(self, company_id: str, settings: RateLimitSettings,
+                      now: datetime) -> RateDecision: ...
+
+
+class ReplayGuard(Protocol):
+    async def remember(self, key: str, expires_at: datetime, now: datetime) -> bool:
+        """Record ``key``; False if it was already recorded and has not expired (a replay)."""
+    async def forget(self, key: str) -> None:
+        """Undo :meth:`remember` for a request that was rejected by a later step."""
+
+
+@attrs.frozen
+class Event:
+    """A real-time event (SPEC §10) for the users of ``company_id`` (and MSP admins)."""
+
+    type: str
+    company_id: str | None
+    data: Mapping[str, Any]
+    at: datetime
+
+
+class EventBus(Protocol):
+    async def publish(self, event: Event) -> None: ...

@@ -1,0 +1,403 @@
+"""The webhook ingest use case: SPEC §5's gate in order, then correlation, scoring, routing.
+
+Nothing is stored when a step rejects; an accepted delivery is committed in one unit of work
+(alerts, incidents, idempotency record, audit, approvals) before the caller answers 202.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .._approvals import remediation_route, request_approval
+from .._correlation import SessionView, aggregation_key, candidate_range, plan_correlation
+from .._idempotency import DELIVERY_WINDOW, DeliveryRecord
+from .._incidents import (
+    absorb_alert,
+    activate,
+    assign,
+    merge_into,
+    open_incident,
+    resolve_from_source,
+    resolves,
+)
+from .._maintenance import in_maintenance
+from .._models import Alert, AlertStatus, AuditEntry, Incident, IncidentStatus, Role
+from .._ratelimit import rate_limit_headers, throttle_status
+from .._routing import pick_technician
+from .._runbooks import match_runbook
+from .._scoring import score_incident
+from .._secrets import hash_api_key
+from .._settings import Company
+from .._signatures import verify_signature
+from ..errors import AlertWhispererError, AuthenticationFailed, PayloadTooLarge, RateLimited, ValidationError
+from ..normalize import Delivery, normalize, sniff_sender
+from ..ports import DuplicateDelivery, Event, UnitOfWork
+from ._services import RemediationRequest, Services
+
+__all__ = ["MAX_BODY_BYTES", "WebhookOutcome", "WebhookRequest", "ingest_webhook"]
+
+MAX_BODY_BYTES = 1024 * 1024
+_MAX_DELIVERY_ID = 256
+SYSTEM_USER = "system"
+
+
+@attrs.frozen
+class WebhookRequest:
+    """What the HTTP adapter read: raw body, lower-cased header names, query parameters."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class WebhookOutcome:
+    status: int  # 202 accepted, 200 duplicate delivery
+    body: dict[str, Any]
+    headers: dict[str, str]
+    company_id: str
+    alerts: tuple[Alert, ...] = ()
+    incidents: tuple[Incident, ...] = ()
+    remediations: tuple[RemediationRequest, ...] = ()
+
+
+async def ingest_webhook(services: Services, request: WebhookRequest) -> WebhookOutcome:
+    """Run one webhook delivery through the whole pipeline; raise an error leaf on rejection."""
+    if len(request.body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
+    now = services.clock.now()
+    company = await _authenticate(services, request)
+    headers = await _throttle(services, company, request, now)
+
+    replay_key = None
+    if company.hmac_enabled:
+        async with services.uow() as uow:
+            secrets = await uow.companies.hmac_secrets(company.id)
+        verified = verify_signature(secrets, request.body, request.headers, now)
+        if not await services.replay_guard.remember(verified.replay_key, verified.expires_at, now):
+            from ..errors import SignatureRejected
+
+            raise SignatureRejected("replay")
+        replay_key = verified.replay_key
+    try:
+        return await _accept(services, company, request, headers, now)
+    except AlertWhispererError:
+        # The delivery was refused after its signature was recorded: let an honest retry in.
+        if replay_key is not None:
+            await services.replay_guard.forget(replay_key)
+        raise
+
+
+async def _authenticate(services: Services, request: WebhookRequest) -> Company:
+    api_key = request.query.get("api_key") or request.headers.get("x-api-key")
+    if not api_key:
+        raise AuthenticationFailed("Invalid or missing API key")
+    async with services.uow() as uow:
+        company = await uow.companies.by_api_key_hash(hash_api_key(api_key))
+    if company is None:
+        raise AuthenticationFailed("Invalid or missing API key")
+    return company
+
+
+async def _throttle(
+    services: Services, company: Company, request: WebhookRequest, now: datetime
+) -> dict[str, str]:
+    limits = company.settings.rate_limit
+    decision = await services.rate_limiter.acquire(company.id, limits, now)
+    headers = rate_limit_headers(limits, decision)
+    if not decision.allowed:
+        sender = sniff_sender(
+            request.body, user_agent=request.headers.get("user-agent"), source=request.query.get("source")
+        )
+        raise RateLimited(decision.retry_after_seconds, throttle_status(sender), headers)
+    return headers
+
+
+def _header_delivery_id(request: WebhookRequest) -> str | None:
+    value = request.headers.get("x-delivery-id")
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > _MAX_DELIVERY_ID:
+        raise ValidationError.for_field(
+            "X-Delivery-ID", f"must be 1 to {_MAX_DELIVERY_ID} characters"
+        )
+    return value
+
+
+async def _accept(
+    services: Services, company: Company, request: WebhookRequest, headers: dict[str, str],
+    now: datetime,
+) -> WebhookOutcome:
+    delivery_id = _header_delivery_id(request)
+    if delivery_id is not None:
+        duplicate = await _duplicate(services, company, delivery_id, headers, now)
+        if duplicate is not None:
+            return duplicate
+    delivery = normalize(
+        request.body,
+        company_id=company.id,
+        received_at=now,
+        new_id=services.ids.new_id,
+        source=request.query.get("source"),
+        delivery_id=delivery_id,
+    )
+    if delivery.delivery_id and delivery_id is None:
+        duplicate = await _duplicate(services, company, delivery.delivery_id, headers, now)
+        if duplicate is not None:
+            return duplicate
+    try:
+        async with services.uow() as uow:
+            result = await _store_delivery(services, uow, company, delivery, now)
+            await uow.commit()
+    except DuplicateDelivery:
+        # Another request with the same delivery id committed first: answer as its duplicate.
+        duplicate = await _duplicate(services, company, delivery.delivery_id, headers, now)
+        if duplicate is None:  # pragma: no cover - the winner's record cannot vanish in between
+            raise
+        return duplicate
+    incidents, remediations, events = result
+    for event in events:
+        await services.events.publish(event)
+    body: dict[str, Any] = {
+        "alert_ids": [a.id for a in delivery.alerts],
+        "incident_ids": _unique(i.id for i in incidents),
+        "duplicate": False,
+    }
+    if delivery.subscription is not None:
+        body["subscription"] = {
+            "type": delivery.subscription.type,
+            "topic_arn": delivery.subscription.topic_arn,
+            "confirm_url": delivery.subscription.subscribe_url,
+        }
+    return WebhookOutcome(
+        status=202, body=body, headers=headers, company_id=company.id,
+        alerts=delivery.alerts, incidents=tuple(incidents), remediations=tuple(remediations),
+    )
+
+
+def _unique(ids: Any) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+async def _duplicate(
+    services: Services, company: Company, delivery_id: str, headers: dict[str, str], now: datetime
+) -> WebhookOutcome | None:
+    async with services.uow() as uow:
+        record = await uow.deliveries.get(company.id, delivery_id, now)
+    if record is None:
+        return None
+    body = {
+        "alert_ids": list(record.alert_ids),
+        "incident_ids": list(record.incident_ids),
+        "duplicate": True,
+    }
+    return WebhookOutcome(status=200, body=body, headers=headers, company_id=company.id)
+
+
+class _Batch:
+    """What one delivery changed, gathered so each incident is written and announced once."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[str, Incident] = {}
+        self.opened: set[str] = set()
+        self.activated: set[str] = set()
+        self.events: list[Event] = []
+        self.remediations: list[RemediationRequest] = []
+        self.order: list[str] = []  # incident ids in alert order, for the response
+
+    def touch(self, incident: Incident) -> None:
+        self.incidents[incident.id] = incident
+        self.order.append(incident.id)
+
+
+async def _store_delivery(
+    services: Services, uow: UnitOfWork, company: Company, delivery: Delivery, now: datetime
+) -> tuple[list[Incident], list[RemediationRequest], list[Event]]:
+    batch = _Batch()
+    if delivery.subscription is not None:
+        sub = delivery.subscription
+        await uow.audit.append(AuditEntry(
+            id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
+            action="sns_subscription_received", company_id=company.id,
+            details={"type": sub.type, "topic_arn": sub.topic_arn, "confirm_url": sub.subscribe_url},
+        ))
+    for alert in delivery.alerts:
+        incident = await _correlate(services, uow, company, alert, now, batch)
+        await uow.alerts.add(alert, incident.id if incident else None)
+        batch.events.append(Event("alert.created", company.id, _alert_event(alert, incident), now))
+    for incident_id in batch.activated:
+        await _route_new_incident(services, uow, company, batch, batch.incidents[incident_id], now)
+    for incident in batch.incidents.values():
+        if incident.id in batch.opened:
+            await uow.incidents.add(incident)
+        else:
+            await uow.incidents.update(incident)
+    touched = [batch.incidents[i] for i in dict.fromkeys(batch.order)]
+    if delivery.delivery_id:
+        await uow.deliveries.add(
+            DeliveryRecord(
+                delivery_id=delivery.delivery_id, company_id=company.id,
+                alert_ids=tuple(a.id for a in delivery.alerts),
+                incident_ids=tuple(i.id for i in touched), first_seen_at=now,
+            ),
+            now + DELIVERY_WINDOW,
+        )
+    await _score_events(uow, company, batch, touched, now)
+    return touched, batch.remediations, batch.events
+
+
+async def _load(uow: UnitOfWork, batch: _Batch, incident_id: str) -> Incident:
+    cached = batch.incidents.get(incident_id)
+    if cached is not None:
+        return cached
+    found = await uow.incidents.get(incident_id)
+    if found is None:  # pragma: no cover - a candidate the store just returned
+        raise LookupError(incident_id)
+    return found
+
+
+async def _correlate(
+    services: Services, uow: UnitOfWork, company: Company, alert: Alert, now: datetime, batch: _Batch
+) -> Incident | None:
+    settings = company.settings.correlation
+    key = aggregation_key(alert, settings.aggregation_key)
+    await uow.incidents.lock_key(company.id, key)
+    if alert.status is AlertStatus.RESOLVED:
+        return await _resolve(uow, company, alert, key, now, batch)
+    candidates: list[Incident] = []
+    if settings.auto_correlate:
+        lo, hi = candidate_range(alert.event_time, settings)
+        stored = await uow.incidents.open_sessions(company.id, key, lo, hi)
+        # Incidents this batch already changed are newer than the stored copies.
+        merged = {i.id: batch.incidents.get(i.id, i) for i in stored}
+        for pending in batch.incidents.values():
+            if pending.key == key and pending.is_open and pending.last_event_at >= lo and pending.first_event_at <= hi:
+                merged[pending.id] = pending
+        candidates = sorted(
+            (i for i in merged.values() if i.is_open), key=lambda i: (i.first_event_at, i.id)
+        )
+    plan = plan_correlation(
+        alert.event_time,
+        [SessionView(i.id, i.first_event_at, i.last_event_at, i.status is IncidentStatus.PENDING) for i in candidates],
+        settings,
+    )
+    pending_group = settings.min_alerts > 1
+    if plan.join is None:
+        incident = open_incident(
+            incident_id=services.ids.new_id(), alert=alert, key=key, now=now, pending=pending_group,
+            in_maintenance=in_maintenance(company.settings.policy, alert.event_time),
+        )
+        batch.opened.add(incident.id)
+        if not pending_group:
+            batch.activated.add(incident.id)
+        batch.touch(incident)
+        return incident
+    incident = absorb_alert(await _load(uow, batch, plan.join), alert)
+    for other_id in plan.merge:
+        incident, absorbed = merge_into(incident, await _load(uow, batch, other_id), now)
+        await uow.alerts.reassign(other_id, incident.id)
+        batch.touch(absorbed)
+        batch.activated.discard(other_id)
+    if incident.status is IncidentStatus.PENDING and incident.alert_count >= settings.min_alerts:
+        incident = activate(incident, now)
+        batch.activated.add(incident.id)
+    batch.touch(incident)
+    return incident
+
+
+async def _resolve(
+    uow: UnitOfWork, company: Company, alert: Alert, key: str, now: datetime, batch: _Batch
+) -> Incident | None:
+    stored = await uow.incidents.open_for_key(company.id, key)
+    current = {i.id: batch.incidents.get(i.id, i) for i in stored}
+    for pending in batch.incidents.values():
+        if pending.key == key:
+            current[pending.id] = pending
+    matching = sorted(
+        (i for i in current.values() if resolves(alert, i)), key=lambda i: (i.first_event_at, i.id)
+    )
+    for incident in matching:
+        batch.touch(resolve_from_source(incident, alert, now))
+    # The recovery is listed with the latest incident it resolved.
+    return batch.incidents[matching[-1].id] if matching else None
+
+
+async def _route_new_incident(
+    services: Services, uow: UnitOfWork, company: Company, batch: _Batch, incident: Incident,
+    now: datetime,
+) -> None:
+    """Runbook or technician for a newly visible incident (SPEC §6, §7)."""
+    if incident.in_maintenance or not incident.is_open:
+        return
+    runbook = match_runbook(incident.signature, company.id, await uow.runbooks.for_company(company.id))
+    if runbook is not None:
+        route = remediation_route(runbook.risk, company.settings.policy, in_maintenance=False)
+        if route == "auto":
+            batch.remediations.append(RemediationRequest(incident=incident, runbook=runbook))
+            return
+        if route == "approval":
+            approval = request_approval(
+                id=services.ids.new_id(), company_id=company.id, incident_id=incident.id,
+                runbook_id=runbook.id, risk=runbook.risk, requested_by=SYSTEM_USER, now=now,
+            )
+            await uow.approvals.add(approval)
+            await uow.audit.append(AuditEntry(
+                id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
+                action="approval_requested", company_id=company.id,
+                details={"approval_id": approval.id, "incident_id": incident.id,
+                         "runbook_id": runbook.id, "risk": str(runbook.risk)},
+            ))
+            batch.events.append(Event("approval.requested", company.id, {"id": approval.id, "incident_id": incident.id}, now))
+    technicians = [u for u in await uow.users.list(frozenset({company.id}))
+                   if u.role is Role.TECHNICIAN and u.active]
+    if not technicians:
+        return
+    counts = dict(await uow.incidents.open_counts([u.id for u in technicians]))
+    # Incidents assigned earlier in this same delivery are not in the store yet.
+    for other in batch.incidents.values():
+        if other.assigned_to in counts and other.id not in batch.opened:
+            continue
+        if other.assigned_to in counts and other.is_open:
+            counts[other.assigned_to] += 1
+    last = next((i.assigned_to for i in reversed(list(batch.incidents.values())) if i.assigned_to), None)
+    chosen = pick_technician(technicians, counts, last or await uow.incidents.last_assignee(company.id))
+    if chosen is None:
+        return
+    batch.incidents[incident.id] = assign(incident, chosen, now)
+    await uow.audit.append(AuditEntry(
+        id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
+        action="incident_assigned", company_id=company.id,
+        details={"incident_id": incident.id, "assigned_to": chosen, "reason": "least open incidents"},
+    ))
+
+
+async def _score_events(
+    uow: UnitOfWork, company: Company, batch: _Batch, touched: Sequence[Incident], now: datetime
+) -> None:
+    assets: dict[str, Any] = {}
+    for incident in touched:
+        incident = batch.incidents[incident.id]
+        if incident.status is IncidentStatus.PENDING and incident.merged_into is None:
+            continue
+        if incident.asset_name not in assets:
+            assets[incident.asset_name] = await uow.assets.by_name(company.id, incident.asset_name)
+        priority = score_incident(incident, assets[incident.asset_name], now)
+        kind = "incident.created" if incident.id in batch.activated else "incident.updated"
+        batch.events.append(Event(kind, company.id, {
+            "id": incident.id, "status": str(incident.status), "severity": str(incident.severity),
+            "alert_count": incident.alert_count, "priority": priority.score,
+            "merged_into": incident.merged_into, "assigned_to": incident.assigned_to,
+        }, now))
+
+
+def _alert_event(alert: Alert, incident: Incident | None) -> dict[str, Any]:
+    return {
+        "id": alert.id, "incident_id": incident.id if incident else None,
+        "severity": str(alert.severity), "status": str(alert.status),
+        "asset_name": alert.asset_name, "signature": alert.signature,
+    }
