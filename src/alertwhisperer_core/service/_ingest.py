@@ -6,7 +6,7 @@ Nothing is stored when a step rejects; an accepted delivery is committed in one 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,14 @@ from .._scoring import score_incident
 from .._secrets import hash_api_key
 from .._settings import Company
 from .._signatures import verify_signature
-from ..errors import AlertWhispererError, AuthenticationFailed, PayloadTooLarge, RateLimited, ValidationError
+from ..errors import (
+    AlertWhispererError,
+    AuthenticationFailed,
+    PayloadTooLarge,
+    RateLimited,
+    SignatureRejected,
+    ValidationError,
+)
 from ..normalize import Delivery, normalize, sniff_sender
 from ..ports import DuplicateDelivery, Event, UnitOfWork
 from ._services import RemediationRequest, Services
@@ -79,8 +86,6 @@ async def ingest_webhook(services: Services, request: WebhookRequest) -> Webhook
             secrets = await uow.companies.hmac_secrets(company.id)
         verified = verify_signature(secrets, request.body, request.headers, now)
         if not await services.replay_guard.remember(verified.replay_key, verified.expires_at, now):
-            from ..errors import SignatureRejected
-
             raise SignatureRejected("replay")
         replay_key = verified.replay_key
     try:
@@ -208,11 +213,11 @@ class _Batch:
         self.activated: set[str] = set()
         self.events: list[Event] = []
         self.remediations: list[RemediationRequest] = []
-        self.order: list[str] = []  # incident ids in alert order, for the response
+        self.order: list[str] = []  # ids of the incidents the alerts joined, for the response
+        self.last_assignee: str | None = None
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
-        self.order.append(incident.id)
 
 
 async def _store_delivery(
@@ -229,6 +234,8 @@ async def _store_delivery(
     for alert in delivery.alerts:
         incident = await _correlate(services, uow, company, alert, now, batch)
         await uow.alerts.add(alert, incident.id if incident else None)
+        if incident is not None:
+            batch.order.append(incident.id)
         batch.events.append(Event("alert.created", company.id, _alert_event(alert, incident), now))
     for incident_id in batch.activated:
         await _route_new_incident(services, uow, company, batch, batch.incidents[incident_id], now)
@@ -237,18 +244,18 @@ async def _store_delivery(
             await uow.incidents.add(incident)
         else:
             await uow.incidents.update(incident)
-    touched = [batch.incidents[i] for i in dict.fromkeys(batch.order)]
+    joined = [batch.incidents[i] for i in dict.fromkeys(batch.order)]
     if delivery.delivery_id:
         await uow.deliveries.add(
             DeliveryRecord(
                 delivery_id=delivery.delivery_id, company_id=company.id,
                 alert_ids=tuple(a.id for a in delivery.alerts),
-                incident_ids=tuple(i.id for i in touched), first_seen_at=now,
+                incident_ids=tuple(i.id for i in joined), first_seen_at=now,
             ),
             now + DELIVERY_WINDOW,
         )
-    await _score_events(uow, company, batch, touched, now)
-    return touched, batch.remediations, batch.events
+    await _score_events(uow, company, batch, now)
+    return joined, batch.remediations, batch.events
 
 
 async def _load(uow: UnitOfWork, batch: _Batch, incident_id: str) -> Incident:
@@ -358,16 +365,15 @@ async def _route_new_incident(
     if not technicians:
         return
     counts = dict(await uow.incidents.open_counts([u.id for u in technicians]))
-    # Incidents assigned earlier in this same delivery are not in the store yet.
+    # Incidents opened and assigned earlier in this delivery are not in the store yet.
     for other in batch.incidents.values():
-        if other.assigned_to in counts and other.id not in batch.opened:
-            continue
-        if other.assigned_to in counts and other.is_open:
+        if other.id in batch.opened and other.is_open and other.assigned_to in counts:
             counts[other.assigned_to] += 1
-    last = next((i.assigned_to for i in reversed(list(batch.incidents.values())) if i.assigned_to), None)
-    chosen = pick_technician(technicians, counts, last or await uow.incidents.last_assignee(company.id))
+    last = batch.last_assignee or await uow.incidents.last_assignee(company.id)
+    chosen = pick_technician(technicians, counts, last)
     if chosen is None:
         return
+    batch.last_assignee = chosen
     batch.incidents[incident.id] = assign(incident, chosen, now)
     await uow.audit.append(AuditEntry(
         id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
@@ -376,12 +382,9 @@ async def _route_new_incident(
     ))
 
 
-async def _score_events(
-    uow: UnitOfWork, company: Company, batch: _Batch, touched: Sequence[Incident], now: datetime
-) -> None:
+async def _score_events(uow: UnitOfWork, company: Company, batch: _Batch, now: datetime) -> None:
     assets: dict[str, Any] = {}
-    for incident in touched:
-        incident = batch.incidents[incident.id]
+    for incident in batch.incidents.values():
         if incident.status is IncidentStatus.PENDING and incident.merged_into is None:
             continue
         if incident.asset_name not in assets:
