@@ -137,6 +137,13 @@ from ._approvals import (
     remediation_route,
     request_approval,
 )
+from ._execution import (
+    CommandResult,
+    Execution,
+    ExecutionStatus,
+    OUTPUT_LIMIT,
+    truncate_output,
+)
 from ._lifecycle import (
     INCIDENT_TRANSITIONS,
     IncidentEvent,
@@ -211,6 +218,7 @@ __all__ = [
     "AuthenticationFailed",
     "Band",
     "CRITICAL_ASSET_BONUS",
+    "CommandResult",
     "Company",
     "CompanySettings",
     "ComplianceSummary",
@@ -224,6 +232,8 @@ __all__ = [
     "DUPLICATE_POINTS",
     "DeliveryRecord",
     "EnvironmentCompliance",
+    "Execution",
+    "ExecutionStatus",
     "ExpiringMap",
     "FieldError",
     "HMAC_SCHEME",
@@ -247,6 +257,7 @@ __all__ = [
     "NormalizationError",
     "NotFound",
     "Note",
+    "OUTPUT_LIMIT",
     "PayloadTooLarge",
     "PermissionDenied",
     "Policy",
@@ -330,6 +341,7 @@ __all__ = [
     "summarize_compliance",
     "throttle_status",
     "transition_incident",
+    "truncate_output",
     "validate_runbook",
     "validate_signature_pattern",
     "verify_password",

@@ -1,0 +1,169 @@
+"""The generic format (the product guide's own): one alert per request, mapped as is.
+
+Recognised by ``asset_name`` and ``signature``. Optional fields:
+
+- ``severity``: a canonical name or a synonym (see ``SEVERITY_SYNONYMS``); missing → medium.
+- ``status``: ``firing`` or ``resolved`` (any case); missing → firing.
+- ``message``: missing → the signature, so every alert has something to show.
+- ``tool_source``: the display name of the reporting tool; missing or empty → ``Generic``.
+- ``timestamp``: ISO 8601, or epoch seconds as a number or a numeric string; missing → the
+  moment the request was received.
+- ``labels``: an object whose values are strings, numbers or booleans (kept as their text;
+  booleans as ``true``/``false``); a nested value is a 422.
+- ``fingerprint``: kept as the alert's fingerprint (pairs a resolved alert with its firing one).
+- ``delivery_id``, else ``id``: the sender's stable id for the request (``generic:<id>``).
+
+``null`` counts as missing for every optional field; ``asset_name`` and ``signature`` must be
+non-empty strings. This is the hot path, so the wire struct also records, undecoded, whether
+the identifying keys of the other sources are present: one decode both detects the format and
+parses a generic alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+from msgspec import UNSET, Raw, UnsetType
+
+from .._models import Alert, AlertStatus, Severity
+from ..errors import NormalizationError
+from ._delivery import Delivery
+from ._severity import parse_severity
+from ._times import FUTURE_TOLERANCE, parse_timestamp, with_clamp_flag
+from ._wire import echo
+
+__all__ = ["GENERIC_DECODER", "GenericWire", "build_generic"]
+
+_LabelValue = str | int | float | bool
+
+
+class GenericWire(msgspec.Struct, frozen=True, gc=False):
+    """A generic alert as sent; the ``Raw`` fields only tell detection what is present."""
+
+    asset_name: str | UnsetType = UNSET
+    signature: str | UnsetType = UNSET
+    severity: str | None = None
+    status: str | None = None
+    message: str | None = None
+    tool_source: str | None = None
+    timestamp: str | int | float | None = None
+    labels: dict[str, _LabelValue] | None = None
+    fingerprint: str | None = None
+    delivery_id: str | None = None
+    id: str | int | UnsetType | None = UNSET
+    version: Raw = Raw()
+    alerts: Raw = Raw()
+    alert_transition: Raw = Raw()
+    alert_id: Raw = Raw()
+    eventid: Raw = Raw()
+    eventvalue: Raw = Raw()
+    Type: Raw = Raw()
+    TopicArn: Raw = Raw()
+    Message: Raw = Raw()
+
+
+GENERIC_DECODER = msgspec.json.Decoder(GenericWire)
+
+_STATUS = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
+_MEDIUM = Severity.MEDIUM
+_FIRING = AlertStatus.FIRING
+_SEVERITIES = {severity.value: severity for severity in Severity}
+
+
+def build_generic(
+    wire: GenericWire,
+    body: bytes,
+    company_id: str,
+    received_at: datetime,
+    new_id: Callable[[], str],
+    delivery_id: str | None,
+) -> Delivery:
+    """Turn a decoded generic payload into a one-alert :class:`Delivery`."""
+    # The hot path of the whole pipeline: lookups are inlined and each check is written so
+    # the common case costs one comparison.
+    asset_name = wire.asset_name
+    signature = wire.signature
+    if type(asset_name) is not str or not asset_name or asset_name.isspace():
+        raise NormalizationError("asset_name", _missing_or_empty(asset_name))
+    if type(signature) is not str or not signature or signature.isspace():
+        raise NormalizationError("signature", _missing_or_empty(signature))
+
+    severity_name = wire.severity
+    if severity_name is None:
+        severity = _MEDIUM
+    else:
+        severity = _SEVERITIES.get(severity_name) or parse_severity(severity_name, field="severity")
+    status = _FIRING if wire.status is None else _status(wire.status)
+
+    timestamp = wire.timestamp
+    clamped = False
+    if timestamp is None:
+        event_time = received_at
+    else:
+        event_time = parse_timestamp(timestamp, "timestamp")
+        if event_time - received_at > FUTURE_TOLERANCE:
+            event_time, clamped = received_at, True
+
+    labels: dict[str, str]
+    raw_labels = wire.labels
+    if not raw_labels:
+        labels = {}
+    else:
+        labels = {k: v if type(v) is str else _label_text(v) for k, v in raw_labels.items()}
+
+    if not delivery_id:
+        delivery_id = _own_delivery_id(wire)
+
+    message = wire.message
+    alert = Alert(
+        id=new_id(),
+        company_id=company_id,
+        asset_name=asset_name,
+        signature=signature,
+        severity=severity,
+        status=status,
+        message=signature if message is None else message,
+        tool_source=wire.tool_source or "Generic",
+        event_time=event_time,
+        received_at=received_at,
+        labels=labels,
+        delivery_id=delivery_id,
+        fingerprint=wire.fingerprint or None,
+        source="generic",
+        raw=body,
+    )
+    if clamped:
+        alert = with_clamp_flag(alert)
+    return Delivery("generic", (alert,), delivery_id)
+
+
+def _missing_or_empty(value: str | UnsetType) -> str:
+    return "missing" if value is UNSET else "must not be empty"
+
+
+def _status(text: str) -> AlertStatus:
+    found = _STATUS.get(text) or _STATUS.get(text.strip().lower())
+    if found is None:
+        raise NormalizationError("status", f"unknown status {echo(text)}; use firing or resolved")
+    return found
+
+
+def _label_text(value: _LabelValue) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _own_delivery_id(wire: GenericWire) -> str:
+    if wire.id is UNSET and wire.delivery_id is None:
+        return ""
+    if wire.delivery_id:
+        return f"generic:{wire.delivery_id}"
+    own = wire.id
+    if own is None or own is UNSET or own == "":
+        return ""
+    return f"generic:{own}"
