@@ -293,7 +293,8 @@ async def _correlate(
         [SessionView(i.id, i.first_event_at, i.last_event_at, i.status is IncidentStatus.PENDING) for i in candidates],
         settings,
     )
-    pending_group = settings.min_alerts > 1
+    # With auto_correlate off every alert is its own incident, so min_alerts cannot apply.
+    pending_group = settings.min_alerts > 1 and settings.auto_correlate
     if plan.join is None:
         incident = open_incident(
             incident_id=services.ids.new_id(), alert=alert, key=key, now=now, pending=pending_group,
