@@ -34,6 +34,7 @@ class StormConfig:
     duration_minutes: int = 60
     start: datetime = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     cascade_size: int = 3  # signatures one failing asset raises together
+    max_repeats: int = 6  # times a failing check re-fires before it stops
     flap_ratio: float = 0.15  # share of firings followed later by a recovery
     retry_ratio: float = 0.05  # share of deliveries sent twice with the same delivery id
     out_of_order: float = 0.2  # share of deliveries that arrive late
@@ -135,7 +136,11 @@ def generate_storm(config: StormConfig = StormConfig()) -> list[StormDelivery]:
             sev = rng.choices(_SEVERITIES, weights=(2, 3, 4, 2))[0]
             tool = rng.choice(config.tools)
             when = at + timedelta(seconds=rng.uniform(0, 60))
-            events = [(when, True)]
+            # A failing check re-fires every few minutes until someone (or a recovery) stops it.
+            events = []
+            for _ in range(rng.randint(1, config.max_repeats)):
+                events.append((when, True))
+                when += timedelta(minutes=rng.uniform(0.5, 4))
             if rng.random() < config.flap_ratio:
                 events.append((when + timedelta(minutes=rng.uniform(1, 20)), False))
             for event_time, firing in events:
