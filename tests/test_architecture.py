@@ -13,18 +13,54 @@ CORE = Path(__file__).resolve().parents[1] / "src" / "alertwhisperer_core"
 ALLOWED_THIRD_PARTY = {"attrs", "cattrs", "msgspec", "sortedcontainers"}
 # Standard-library modules that would let the core do I/O, spawn work or read the clock.
 FORBIDDEN_STDLIB = {
-    "socket", "ssl", "http", "urllib.request", "urllib.error", "subprocess", "threading",
-    "multiprocessing", "sqlite3", "shutil", "tempfile", "select", "selectors", "random",
-    "concurrent", "os", "io", "pathlib", "glob",
+    "socket",
+    "ssl",
+    "http",
+    "urllib.request",
+    "urllib.error",
+    "subprocess",
+    "threading",
+    "multiprocessing",
+    "sqlite3",
+    "shutil",
+    "tempfile",
+    "select",
+    "selectors",
+    "random",
+    "concurrent",
+    "os",
+    "io",
+    "pathlib",
+    "glob",
 }
 CLOCK_READS = {
-    ("time", "time"), ("time", "time_ns"), ("time", "monotonic"), ("time", "monotonic_ns"),
-    ("time", "perf_counter"), ("time", "perf_counter_ns"), ("time", "localtime"),
-    ("time", "gmtime"), ("datetime", "now"), ("datetime", "utcnow"), ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+    ("time", "monotonic"),
+    ("time", "monotonic_ns"),
+    ("time", "perf_counter"),
+    ("time", "perf_counter_ns"),
+    ("time", "localtime"),
+    ("time", "gmtime"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
     ("datetime", "today"),
 }
-ADAPTER_PACKAGES = {"starlette", "sqlalchemy", "boto3", "botocore", "pymongo", "redis", "uvicorn",
-                    "psycopg", "aiosqlite", "httpx", "alembic", "alertwhisperer_adapters"}
+ADAPTER_PACKAGES = {
+    "starlette",
+    "sqlalchemy",
+    "boto3",
+    "botocore",
+    "pymongo",
+    "redis",
+    "uvicorn",
+    "psycopg",
+    "aiosqlite",
+    "httpx",
+    "alembic",
+    "alertwhisperer_adapters",
+}
 
 
 def core_modules() -> list[Path]:
@@ -54,8 +90,12 @@ def forbidden(names: set[str]) -> set[str]:
 def test_core_module_imports_only_stdlib_and_its_four_libraries(path: Path) -> None:
     imported = top_level_imports(ast.parse(path.read_text()))
     stdlib = set(sys.stdlib_module_names)
-    third_party = {name for name in imported if name not in stdlib and name != "alertwhisperer_core"}
-    assert third_party <= ALLOWED_THIRD_PARTY, f"{path.name} imports {third_party - ALLOWED_THIRD_PARTY}"
+    third_party = {
+        name for name in imported if name not in stdlib and name != "alertwhisperer_core"
+    }
+    assert third_party <= ALLOWED_THIRD_PARTY, (
+        f"{path.name} imports {third_party - ALLOWED_THIRD_PARTY}"
+    )
     bad = forbidden(dotted_imports(ast.parse(path.read_text())))
     assert not bad, f"{path.name} imports {bad}"
 
@@ -99,4 +139,6 @@ def test_core_imports_with_no_adapter_package_installed() -> None:
 def test_core_never_imports_an_adapter_module() -> None:
     for path in core_modules():
         imported = top_level_imports(ast.parse(path.read_text()))
-        assert not (imported & ADAPTER_PACKAGES), f"{path.name} imports {imported & ADAPTER_PACKAGES}"
+        assert not (imported & ADAPTER_PACKAGES), (
+            f"{path.name} imports {imported & ADAPTER_PACKAGES}"
+        )

@@ -18,14 +18,22 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "alertwhisperer_adapters.cli", *args],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 
 def jsonl_of_fixtures(tmp_path: Path) -> Path:
-    names = ["alertmanager-webhook-v4-captured.json", "alertmanager-webhook-v4-captured-resolved.json",
-             "datadog-webhook-triggered.json", "zabbix-webhook-problem.json",
-             "cloudwatch-sns-alarm.json", "generic-seed-format.json"]
+    names = [
+        "alertmanager-webhook-v4-captured.json",
+        "alertmanager-webhook-v4-captured-resolved.json",
+        "datadog-webhook-triggered.json",
+        "zabbix-webhook-problem.json",
+        "cloudwatch-sns-alarm.json",
+        "generic-seed-format.json",
+    ]
     path = tmp_path / "payloads.jsonl"
     lines = [json.dumps(json.loads((FIXTURES / n).read_text())) for n in names]
     path.write_text("\n".join([*lines, "{broken", lines[2]]) + "\n")
@@ -80,8 +88,10 @@ def test_storm_has_retries_late_arrivals_recoveries_and_several_tools() -> None:
     assert times != sorted(times)  # out-of-order arrival
     bodies = [json.loads(d.body) for d in storm]
     assert any(b.get("status") == "resolved" or b.get("eventvalue") == "0" for b in bodies)
-    kinds = {("version" in b) + 2 * ("alert_transition" in b) + 4 * ("eventid" in b)
-             + 8 * ("Type" in b) for b in bodies}
+    kinds = {
+        ("version" in b) + 2 * ("alert_transition" in b) + 4 * ("eventid" in b) + 8 * ("Type" in b)
+        for b in bodies
+    }
     assert len(kinds) == 5
 
 

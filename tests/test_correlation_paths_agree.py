@@ -60,7 +60,9 @@ async def service_partition(raw: list[bytes], settings: CorrelationSettings) -> 
 
 
 @given(stream=streams, window=st.integers(1, 30))
-def test_service_and_engine_give_the_same_partition(stream: list[tuple[int, int]], window: int) -> None:
+def test_service_and_engine_give_the_same_partition(
+    stream: list[tuple[int, int]], window: int
+) -> None:
     settings = CorrelationSettings(window_minutes=window)
     raw = bodies(stream)
     assert asyncio.run(service_partition(raw, settings)) == engine_partition(raw, settings)

@@ -22,8 +22,9 @@ async def test_leaving_without_commit_rolls_every_write_back() -> None:
     async with store() as uow:
         await uow.companies.add(company("c1"))
         await uow.companies.set_hmac_secrets("c1", ["s"])
-        await uow.audit.append(AuditEntry(id="a1", timestamp=T0, user_id=None, user_name="x",
-                                          action="config_changed"))
+        await uow.audit.append(
+            AuditEntry(id="a1", timestamp=T0, user_id=None, user_name="x", action="config_changed")
+        )
     assert store.companies == {}
     assert store.hmac == {}
     assert store.audit == []
@@ -34,12 +35,16 @@ async def test_an_exception_inside_the_block_rolls_back_after_partial_writes() -
     async with store() as uow:
         await uow.companies.add(company("keep"))
         await uow.commit()
-    with pytest.raises(RuntimeError):
+
+    async def failing_transaction() -> None:
         async with store() as uow:
             await uow.companies.update(company("keep", "Renamed"))
             await uow.companies.delete("keep")
             await uow.companies.add(company("new"))
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await failing_transaction()
     assert store.companies == {"keep": company("keep")}
 
 
@@ -53,8 +58,9 @@ async def test_committed_writes_survive_the_block() -> None:
 
 async def test_duplicate_delivery_is_refused_and_a_rolled_back_one_is_forgotten() -> None:
     store = InMemoryStore()
-    record = DeliveryRecord(delivery_id="d", company_id="c", alert_ids=("a",), incident_ids=(),
-                            first_seen_at=T0)
+    record = DeliveryRecord(
+        delivery_id="d", company_id="c", alert_ids=("a",), incident_ids=(), first_seen_at=T0
+    )
     async with store() as uow:
         await uow.deliveries.add(record, T0 + minutes(60))
         with pytest.raises(DuplicateDelivery):

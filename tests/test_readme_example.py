@@ -18,8 +18,11 @@ def library_example() -> str:
 
 
 def test_readme_library_example_is_at_most_ten_lines_of_logic() -> None:
-    lines = [line for line in library_example().splitlines()
-             if line.strip() and not line.startswith(("from ", "import ", "#"))]
+    lines = [
+        line
+        for line in library_example().splitlines()
+        if line.strip() and not line.startswith(("from ", "import ", "#"))
+    ]
     assert len(lines) <= 10
 
 

@@ -96,8 +96,12 @@ async def test_api_key_is_accepted_from_the_header_too() -> None:
     key = world.api_keys.pop("acme")
     from alertwhisperer_core.service import WebhookRequest, ingest_webhook
 
-    outcome = await ingest_webhook(world.services, WebhookRequest(
-        body=json.dumps(generic(at=T0)).encode(), headers={"x-api-key": key}, query={}))
+    outcome = await ingest_webhook(
+        world.services,
+        WebhookRequest(
+            body=json.dumps(generic(at=T0)).encode(), headers={"x-api-key": key}, query={}
+        ),
+    )
     assert outcome.status == 202
 
 
@@ -319,9 +323,14 @@ async def test_incident_inside_a_maintenance_window_is_flagged_and_not_assigned(
 
 
 async def _add_runbook(world, risk: Risk) -> Runbook:  # type: ignore[no-untyped-def]
-    runbook = Runbook(id=f"rb-{risk}", name="Clean old logs", signature="disk_*", risk=risk,
-                      actions=("find /var/log -mtime +7 -delete",),
-                      health_check=HealthCheck(kind="command", command="df -h /"))
+    runbook = Runbook(
+        id=f"rb-{risk}",
+        name="Clean old logs",
+        signature="disk_*",
+        risk=risk,
+        actions=("find /var/log -mtime +7 -delete",),
+        health_check=HealthCheck(kind="command", command="df -h /"),
+    )
     async with world.store() as uow:
         await uow.runbooks.add(runbook)
         await uow.commit()

@@ -10,7 +10,9 @@ __all__ = ["Progress"]
 
 
 class Progress:
-    def __init__(self, total: int, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(
+        self, total: int, label: str, stream: TextIO = sys.stderr, width: int = 30
+    ) -> None:
         self.total = max(total, 1)
         self.label = label
         self.stream = stream

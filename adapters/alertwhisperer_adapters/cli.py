@@ -16,7 +16,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from .storm import StormConfig, generate_storm
 
     if args.demo:
-        lines = [d.body for d in generate_storm(StormConfig(alerts=args.demo_alerts, seed=args.seed))]
+        lines = [
+            d.body for d in generate_storm(StormConfig(alerts=args.demo_alerts, seed=args.seed))
+        ]
     elif args.files:
         lines = read_lines(args.files)
     else:
@@ -69,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=_cmd_serve)
 
-    replay = sub.add_parser("replay", help="correlate JSON Lines of payloads; print incidents and KPIs")
+    replay = sub.add_parser(
+        "replay", help="correlate JSON Lines of payloads; print incidents and KPIs"
+    )
     replay.add_argument("files", nargs="*", help="JSON Lines files, one source payload per line")
     replay.add_argument("--demo", action="store_true", help="replay a generated MSP alert storm")
     replay.add_argument("--demo-alerts", type=int, default=2000)

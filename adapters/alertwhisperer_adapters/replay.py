@@ -21,7 +21,7 @@ from alertwhisperer_core.normalize import normalize
 
 from ._progress import Progress
 
-__all__ = ["ReplayReport", "replay_payloads", "print_report"]
+__all__ = ["ReplayReport", "print_report", "replay_payloads"]
 
 
 @attrs.frozen
@@ -35,8 +35,12 @@ class ReplayReport:
 
 
 def replay_payloads(
-    payloads: Iterable[bytes], *, now: datetime, total: int = 0,
-    settings: CorrelationSettings = CorrelationSettings(), company_id: str = "replay",
+    payloads: Iterable[bytes],
+    *,
+    now: datetime,
+    total: int = 0,
+    settings: CorrelationSettings | None = None,
+    company_id: str = "replay",
 ) -> ReplayReport:
     """Normalize and correlate every payload as received at ``now``; bad lines are reported."""
     counter = itertools.count(1)
@@ -44,7 +48,7 @@ def replay_payloads(
     def new_id() -> str:
         return f"r{next(counter)}"
 
-    correlator = Correlator(new_id=new_id, settings=settings)
+    correlator = Correlator(new_id=new_id, settings=settings or CorrelationSettings())
     finished: dict[str, Incident] = {}
     seen_deliveries: set[str] = set()
     rejected: list[tuple[int, str]] = []
@@ -73,25 +77,32 @@ def replay_payloads(
     progress.close()
     for incident in correlator.open_incidents():
         finished[incident.id] = incident
-    return ReplayReport(alerts, deliveries, duplicates, tuple(rejected),
-                        tuple(finished.values()), now)
+    return ReplayReport(
+        alerts, deliveries, duplicates, tuple(rejected), tuple(finished.values()), now
+    )
 
 
 def print_report(report: ReplayReport, out: TextIO, limit: int = 25) -> None:
     """Incidents by priority, then the KPIs, as plain text."""
     visible = [i for i in report.incidents if i.merged_into is None and i.status != "pending"]
-    scored = sorted(((score_incident(i, None, report.now).score, i) for i in visible),
-                    key=lambda pair: (-pair[0], pair[1].id))
-    out.write(f"{report.deliveries} deliveries, {report.alerts} alerts, "
-              f"{report.duplicates} duplicate deliveries dropped, {len(report.rejected)} rejected\n")
+    scored = sorted(
+        ((score_incident(i, None, report.now).score, i) for i in visible),
+        key=lambda pair: (-pair[0], pair[1].id),
+    )
+    out.write(
+        f"{report.deliveries} deliveries, {report.alerts} alerts, "
+        f"{report.duplicates} duplicate deliveries dropped, {len(report.rejected)} rejected\n"
+    )
     for line_no, error in report.rejected[:10]:
         out.write(f"  line {line_no}: {error}\n")
     out.write(f"\n{len(visible)} incidents (top {min(limit, len(visible))} by priority)\n")
     out.write(f"{'priority':>8}  {'severity':<8}  {'alerts':>6}  {'status':<11}  key  [tools]\n")
     for score, incident in scored[:limit]:
         tools = ",".join(sorted(incident.tool_sources))
-        out.write(f"{score:>8}  {incident.severity:<8}  {incident.alert_count:>6}  "
-                  f"{incident.status:<11}  {incident.company_id}/{incident.key}  [{tools}]\n")
+        out.write(
+            f"{score:>8}  {incident.severity:<8}  {incident.alert_count:>6}  "
+            f"{incident.status:<11}  {incident.company_id}/{incident.key}  [{tools}]\n"
+        )
     kpis = compute_kpis(alert_count=report.alerts, incidents=visible, compliance=None)
     out.write("\nKPIs\n")
     for name in ("noise_reduction", "self_healed", "mttr_minutes"):

@@ -19,8 +19,18 @@ import attrs
 
 __all__ = ["StormConfig", "StormDelivery", "generate_storm"]
 
-_SIGNATURES = ("cpu_high", "disk_full", "memory_pressure", "service_down:nginx", "db_connections",
-               "replication_lag", "http_5xx_rate", "ntp_drift", "swap_usage", "inode_exhaustion")
+_SIGNATURES = (
+    "cpu_high",
+    "disk_full",
+    "memory_pressure",
+    "service_down:nginx",
+    "db_connections",
+    "replication_lag",
+    "http_5xx_rate",
+    "ntp_drift",
+    "swap_usage",
+    "inode_exhaustion",
+)
 _SEVERITIES = ("critical", "high", "medium", "low")
 _TOOLS = ("generic", "alertmanager", "datadog", "zabbix", "cloudwatch")
 
@@ -56,57 +66,93 @@ def _stable(*parts: str) -> int:
 
 
 def _generic(asset: str, sig: str, sev: str, at: datetime, firing: bool) -> dict[str, Any]:
-    return {"asset_name": asset, "signature": sig, "severity": sev,
-            "message": f"{sig} on {asset}", "tool_source": "Datadog",
-            "timestamp": at.isoformat(), "status": "firing" if firing else "resolved"}
+    return {
+        "asset_name": asset,
+        "signature": sig,
+        "severity": sev,
+        "message": f"{sig} on {asset}",
+        "tool_source": "Datadog",
+        "timestamp": at.isoformat(),
+        "status": "firing" if firing else "resolved",
+    }
 
 
 def _alertmanager(asset: str, sig: str, sev: str, at: datetime, firing: bool) -> dict[str, Any]:
     fingerprint = f"{_stable(asset, sig) % (1 << 48):012x}"
     start = at.isoformat().replace("+00:00", "Z")
     return {
-        "version": "4", "status": "firing" if firing else "resolved", "receiver": "aw",
-        "groupKey": f'{{}}:{{alertname="{sig}", instance="{asset}:9100"}}', "truncatedAlerts": 0,
-        "alerts": [{
-            "status": "firing" if firing else "resolved",
-            "labels": {"alertname": sig, "instance": f"{asset}:9100", "severity": sev},
-            "annotations": {"summary": f"{sig} on {asset}"},
-            "startsAt": start, "endsAt": "0001-01-01T00:00:00Z" if firing else start,
-            "fingerprint": fingerprint,
-        }],
+        "version": "4",
+        "status": "firing" if firing else "resolved",
+        "receiver": "aw",
+        "groupKey": f'{{}}:{{alertname="{sig}", instance="{asset}:9100"}}',
+        "truncatedAlerts": 0,
+        "alerts": [
+            {
+                "status": "firing" if firing else "resolved",
+                "labels": {"alertname": sig, "instance": f"{asset}:9100", "severity": sev},
+                "annotations": {"summary": f"{sig} on {asset}"},
+                "startsAt": start,
+                "endsAt": "0001-01-01T00:00:00Z" if firing else start,
+                "fingerprint": fingerprint,
+            }
+        ],
     }
 
 
 def _datadog(asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int) -> dict[str, Any]:
     priority = {"critical": "P1", "high": "P2", "medium": "P3", "low": "P4"}[sev]
-    return {"id": str(10**15 + n), "alert_id": str(_stable(asset, sig) % 10**6),
-            "alert_transition": "Triggered" if firing else "Recovered", "alert_priority": priority,
-            "alert_metric": sig, "alert_title": f"{sig} on {asset}", "host_name": asset,
-            "alert_status": f"{sig} over host:{asset}", "tags": f"host:{asset},env:prod",
-            "date": str(int(at.timestamp() * 1000))}
+    return {
+        "id": str(10**15 + n),
+        "alert_id": str(_stable(asset, sig) % 10**6),
+        "alert_transition": "Triggered" if firing else "Recovered",
+        "alert_priority": priority,
+        "alert_metric": sig,
+        "alert_title": f"{sig} on {asset}",
+        "host_name": asset,
+        "alert_status": f"{sig} over host:{asset}",
+        "tags": f"host:{asset},env:prod",
+        "date": str(int(at.timestamp() * 1000)),
+    }
 
 
 def _zabbix(asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int) -> dict[str, Any]:
     level = {"critical": "5", "high": "4", "medium": "3", "low": "1"}[sev]
-    return {"eventid": str(40000 + n), "eventvalue": "1" if firing else "0", "eventupdate": "0",
-            "eventname": f"{'Problem' if firing else 'Resolved'}: {sig}", "severity": level,
-            "hostname": asset, "triggerid": str(_stable(asset, sig) % 10**5),
-            "triggerdesc": f"{sig} on {asset}", "eventdate": at.strftime("%Y.%m.%d"),
-            "eventtime": at.strftime("%H:%M:%S")}
+    return {
+        "eventid": str(40000 + n),
+        "eventvalue": "1" if firing else "0",
+        "eventupdate": "0",
+        "eventname": f"{'Problem' if firing else 'Resolved'}: {sig}",
+        "severity": level,
+        "hostname": asset,
+        "triggerid": str(_stable(asset, sig) % 10**5),
+        "triggerdesc": f"{sig} on {asset}",
+        "eventdate": at.strftime("%Y.%m.%d"),
+        "eventtime": at.strftime("%H:%M:%S"),
+    }
 
 
-def _cloudwatch(asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int) -> dict[str, Any]:
-    alarm = {"AlarmName": sig, "NewStateValue": "ALARM" if firing else "OK",
-             "NewStateReason": f"{sig} threshold crossed on {asset}",
-             "StateChangeTime": at.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-             "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{asset}-{sig}",
-             "Trigger": {"Dimensions": [{"name": "InstanceId", "value": asset}]}}
-    return {"Type": "Notification", "MessageId": f"msg-{n}", "Message": json.dumps(alarm),
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms"}
+def _cloudwatch(
+    asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int
+) -> dict[str, Any]:
+    alarm = {
+        "AlarmName": sig,
+        "NewStateValue": "ALARM" if firing else "OK",
+        "NewStateReason": f"{sig} threshold crossed on {asset}",
+        "StateChangeTime": at.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{asset}-{sig}",
+        "Trigger": {"Dimensions": [{"name": "InstanceId", "value": asset}]},
+    }
+    return {
+        "Type": "Notification",
+        "MessageId": f"msg-{n}",
+        "Message": json.dumps(alarm),
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+    }
 
 
-def _payload(tool: str, asset: str, sig: str, sev: str, at: datetime, firing: bool,
-             n: int) -> dict[str, Any]:
+def _payload(
+    tool: str, asset: str, sig: str, sev: str, at: datetime, firing: bool, n: int
+) -> dict[str, Any]:
     if tool == "alertmanager":
         return _alertmanager(asset, sig, sev, at, firing)
     if tool == "datadog":
@@ -120,7 +166,7 @@ def _payload(tool: str, asset: str, sig: str, sev: str, at: datetime, firing: bo
 
 def generate_storm(config: StormConfig = StormConfig()) -> list[StormDelivery]:
     """The storm's deliveries in arrival order (retries included, late ones shuffled in)."""
-    rng = random.Random(config.seed)
+    rng = random.Random(config.seed)  # noqa: S311 - reproducible test data, not secrets
     span = timedelta(minutes=config.duration_minutes)
     signatures = _SIGNATURES[: max(1, min(config.signatures, len(_SIGNATURES)))]
     deliveries: list[tuple[float, StormDelivery]] = []
@@ -148,7 +194,10 @@ def generate_storm(config: StormConfig = StormConfig()) -> list[StormDelivery]:
                     break
                 n += 1
                 body = json.dumps(_payload(tool, asset, sig, sev, event_time, firing, n)).encode()
-                headers = {"content-type": "application/json", "x-delivery-id": f"storm-{config.seed}-{n}"}
+                headers = {
+                    "content-type": "application/json",
+                    "x-delivery-id": f"storm-{config.seed}-{n}",
+                }
                 if tool == "alertmanager":
                     headers["user-agent"] = "Alertmanager/0.25.0"
                 arrival = (event_time - config.start).total_seconds()

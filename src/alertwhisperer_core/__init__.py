@@ -7,20 +7,92 @@ decisions out. Sub-packages: ``normalize`` (sources → alerts), ``ports`` (prot
 
 from __future__ import annotations
 
-from .errors import (
-    AlertWhispererError,
-    AuthenticationFailed,
-    Conflict,
-    FieldError,
-    InvalidTransition,
-    MalformedPayload,
-    NormalizationError,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    RateLimited,
-    SignatureRejected,
-    ValidationError,
+from ._approvals import (
+    APPROVAL_TERMINAL_STATES,
+    APPROVAL_TRANSITIONS,
+    APPROVAL_TTL,
+    NOTES_MAX_LENGTH,
+    ApprovalEvent,
+    RemediationRoute,
+    approval_state_diagram,
+    decide,
+    expire_due,
+    may_decide,
+    remediation_route,
+    request_approval,
+)
+from ._correlation import (
+    CorrelationPlan,
+    SessionLike,
+    SessionView,
+    aggregation_key,
+    candidate_range,
+    choose_survivor,
+    index_function,
+    key_text,
+    plan_correlation,
+    select_sessions,
+)
+from ._correlator import (
+    CorrelationResult,
+    Correlator,
+)
+from ._cursor import (
+    decode_cursor,
+    encode_cursor,
+)
+from ._execution import (
+    OUTPUT_LIMIT,
+    CommandResult,
+    Execution,
+    ExecutionStatus,
+    truncate_output,
+)
+from ._expiring import (
+    ExpiringMap,
+)
+from ._idempotency import (
+    DELIVERY_WINDOW,
+    MAX_DELIVERY_ID_LENGTH,
+    DeliveryRecord,
+    delivery_key,
+)
+from ._incidents import (
+    absorb_alert,
+    activate,
+    add_note,
+    assign,
+    merge_into,
+    open_incident,
+    resolve_from_source,
+    resolves,
+)
+from ._kpis import (
+    UNKNOWN_ENVIRONMENT,
+    Band,
+    ComplianceSummary,
+    EnvironmentCompliance,
+    InstancePatchState,
+    Kpi,
+    KpiReport,
+    band_for,
+    compute_kpis,
+    summarize_compliance,
+)
+from ._lifecycle import (
+    INCIDENT_TRANSITIONS,
+    USER_INCIDENT_EVENTS,
+    IncidentEvent,
+    apply_incident_event,
+    incident_state_diagram,
+    mermaid_state_diagram,
+    transition_incident,
+)
+from ._maintenance import (
+    MaintenanceWindow,
+    in_maintenance,
+    load_timezone,
+    parse_window,
 )
 from ._models import (
     Alert,
@@ -41,145 +113,23 @@ from ._models import (
     TimelineEntry,
     User,
 )
-from ._settings import (
-    AGGREGATION_FIELDS,
-    Company,
-    CompanySettings,
-    CorrelationSettings,
-    Policy,
-    RateLimitSettings,
-)
-from ._incidents import (
-    absorb_alert,
-    activate,
-    add_note,
-    assign,
-    merge_into,
-    open_incident,
-    resolve_from_source,
-    resolves,
-)
-from ._correlation import (
-    CorrelationPlan,
-    SessionLike,
-    SessionView,
-    aggregation_key,
-    candidate_range,
-    choose_survivor,
-    index_function,
-    key_text,
-    plan_correlation,
-    select_sessions,
-)
-from ._correlator import (
-    CorrelationResult,
-    Correlator,
-)
-from ._scoring import (
-    AGE_DECAY_CAP,
-    CRITICAL_ASSET_BONUS,
-    DUPLICATE_CAP,
-    DUPLICATE_POINTS,
-    MAX_SCORE,
-    MULTI_TOOL_BONUS,
-    PriorityScore,
-    SEVERITY_BASE,
-    priority_score,
-    score_breakdown,
-    score_incident,
-)
 from ._ratelimit import (
+    UNITS_PER_TOKEN,
     RateDecision,
     TokenBucket,
-    UNITS_PER_TOKEN,
     rate_limit_headers,
     rate_limited_body,
     throttle_status,
 )
-from ._signatures import (
-    HMAC_SCHEME,
-    MIN_SECRET_BYTES,
-    SIGNATURE_TOLERANCE,
-    STANDARD_WEBHOOKS_SCHEME,
-    VerifiedSignature,
-    generate_webhook_secret,
-    sign_hmac,
-    sign_standard_webhook,
-    verify_signature,
-)
-from ._expiring import (
-    ExpiringMap,
-)
-from ._idempotency import (
-    DELIVERY_WINDOW,
-    DeliveryRecord,
-    MAX_DELIVERY_ID_LENGTH,
-    delivery_key,
-)
-from ._secrets import (
-    API_KEY_BYTES,
-    generate_api_key,
-    hash_api_key,
-    hash_password,
-    verify_password,
-)
-from ._approvals import (
-    APPROVAL_TERMINAL_STATES,
-    APPROVAL_TRANSITIONS,
-    APPROVAL_TTL,
-    ApprovalEvent,
-    NOTES_MAX_LENGTH,
-    RemediationRoute,
-    approval_state_diagram,
-    decide,
-    expire_due,
-    may_decide,
-    remediation_route,
-    request_approval,
-)
-from ._execution import (
-    CommandResult,
-    Execution,
-    ExecutionStatus,
-    OUTPUT_LIMIT,
-    truncate_output,
-)
-from ._lifecycle import (
-    INCIDENT_TRANSITIONS,
-    IncidentEvent,
-    USER_INCIDENT_EVENTS,
-    apply_incident_event,
-    incident_state_diagram,
-    mermaid_state_diagram,
-    transition_incident,
-)
 from ._rbac import (
-    Access,
-    Action,
     ROLE_ACTIONS,
     UNSCOPED_FOR_EVERYONE,
+    Access,
+    Action,
     authorize,
     may_manage_user,
     role_allows,
     visible_company_ids,
-)
-from ._maintenance import (
-    MaintenanceWindow,
-    in_maintenance,
-    load_timezone,
-    parse_window,
-)
-from ._kpis import (
-    Band,
-    ComplianceSummary,
-    EnvironmentCompliance,
-    InstancePatchState,
-    Kpi,
-    KpiReport,
-    UNKNOWN_ENVIRONMENT,
-    band_for,
-    compute_kpis,
-    summarize_compliance,
 )
 from ._routing import (
     pick_technician,
@@ -193,9 +143,59 @@ from ._runbooks import (
     validate_runbook,
     validate_signature_pattern,
 )
-from ._cursor import (
-    decode_cursor,
-    encode_cursor,
+from ._scoring import (
+    AGE_DECAY_CAP,
+    CRITICAL_ASSET_BONUS,
+    DUPLICATE_CAP,
+    DUPLICATE_POINTS,
+    MAX_SCORE,
+    MULTI_TOOL_BONUS,
+    SEVERITY_BASE,
+    PriorityScore,
+    priority_score,
+    score_breakdown,
+    score_incident,
+)
+from ._secrets import (
+    API_KEY_BYTES,
+    generate_api_key,
+    hash_api_key,
+    hash_password,
+    verify_password,
+)
+from ._settings import (
+    AGGREGATION_FIELDS,
+    Company,
+    CompanySettings,
+    CorrelationSettings,
+    Policy,
+    RateLimitSettings,
+)
+from ._signatures import (
+    HMAC_SCHEME,
+    MIN_SECRET_BYTES,
+    SIGNATURE_TOLERANCE,
+    STANDARD_WEBHOOKS_SCHEME,
+    VerifiedSignature,
+    generate_webhook_secret,
+    sign_hmac,
+    sign_standard_webhook,
+    verify_signature,
+)
+from .errors import (
+    AlertWhispererError,
+    AuthenticationFailed,
+    Conflict,
+    FieldError,
+    InvalidTransition,
+    MalformedPayload,
+    NormalizationError,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    SignatureRejected,
+    ValidationError,
 )
 
 __all__ = [
@@ -205,6 +205,27 @@ __all__ = [
     "APPROVAL_TERMINAL_STATES",
     "APPROVAL_TRANSITIONS",
     "APPROVAL_TTL",
+    "CRITICAL_ASSET_BONUS",
+    "DELIVERY_WINDOW",
+    "DUPLICATE_CAP",
+    "DUPLICATE_POINTS",
+    "HMAC_SCHEME",
+    "INCIDENT_TRANSITIONS",
+    "MAX_DELIVERY_ID_LENGTH",
+    "MAX_SCORE",
+    "MAX_TIMEOUT_SECONDS",
+    "MIN_SECRET_BYTES",
+    "MULTI_TOOL_BONUS",
+    "NOTES_MAX_LENGTH",
+    "OUTPUT_LIMIT",
+    "ROLE_ACTIONS",
+    "SEVERITY_BASE",
+    "SIGNATURE_TOLERANCE",
+    "STANDARD_WEBHOOKS_SCHEME",
+    "UNITS_PER_TOKEN",
+    "UNKNOWN_ENVIRONMENT",
+    "UNSCOPED_FOR_EVERYONE",
+    "USER_INCIDENT_EVENTS",
     "Access",
     "Action",
     "Alert",
@@ -217,7 +238,6 @@ __all__ = [
     "AuditEntry",
     "AuthenticationFailed",
     "Band",
-    "CRITICAL_ASSET_BONUS",
     "CommandResult",
     "Company",
     "CompanySettings",
@@ -227,18 +247,13 @@ __all__ = [
     "CorrelationResult",
     "CorrelationSettings",
     "Correlator",
-    "DELIVERY_WINDOW",
-    "DUPLICATE_CAP",
-    "DUPLICATE_POINTS",
     "DeliveryRecord",
     "EnvironmentCompliance",
     "Execution",
     "ExecutionStatus",
     "ExpiringMap",
     "FieldError",
-    "HMAC_SCHEME",
     "HealthCheck",
-    "INCIDENT_TRANSITIONS",
     "Incident",
     "IncidentEvent",
     "IncidentStatus",
@@ -246,23 +261,15 @@ __all__ = [
     "InvalidTransition",
     "Kpi",
     "KpiReport",
-    "MAX_DELIVERY_ID_LENGTH",
-    "MAX_SCORE",
-    "MAX_TIMEOUT_SECONDS",
-    "MIN_SECRET_BYTES",
-    "MULTI_TOOL_BONUS",
     "MaintenanceWindow",
     "MalformedPayload",
-    "NOTES_MAX_LENGTH",
     "NormalizationError",
     "NotFound",
     "Note",
-    "OUTPUT_LIMIT",
     "PayloadTooLarge",
     "PermissionDenied",
     "Policy",
     "PriorityScore",
-    "ROLE_ACTIONS",
     "RateDecision",
     "RateLimitSettings",
     "RateLimited",
@@ -271,19 +278,12 @@ __all__ = [
     "Risk",
     "Role",
     "Runbook",
-    "SEVERITY_BASE",
-    "SIGNATURE_TOLERANCE",
-    "STANDARD_WEBHOOKS_SCHEME",
     "SessionLike",
     "SessionView",
     "Severity",
     "SignatureRejected",
     "TimelineEntry",
     "TokenBucket",
-    "UNITS_PER_TOKEN",
-    "UNKNOWN_ENVIRONMENT",
-    "UNSCOPED_FOR_EVERYONE",
-    "USER_INCIDENT_EVENTS",
     "User",
     "ValidationError",
     "VerifiedSignature",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-__all__ = ["CommandResult", "Execution", "ExecutionStatus", "OUTPUT_LIMIT", "truncate_output"]
+__all__ = ["OUTPUT_LIMIT", "CommandResult", "Execution", "ExecutionStatus", "truncate_output"]
 
 # Output kept per execution; SSM itself truncates inline output at 24,000 characters.
 OUTPUT_LIMIT = 24_000

@@ -128,7 +128,10 @@ def resolve_from_source(incident: Incident, alert: Alert, now: datetime) -> Inci
         status=IncidentStatus.RESOLVED,
         resolution=Resolution.SOURCE_RECOVERED,
         resolved_at=now,
-        timeline=(*updated.timeline, TimelineEntry(at=now, kind="resolved", detail="source_recovered")),
+        timeline=(
+            *updated.timeline,
+            TimelineEntry(at=now, kind="resolved", detail="source_recovered"),
+        ),
     )
 
 
@@ -146,5 +149,8 @@ def add_note(incident: Incident, note: Note) -> Incident:
     return attrs.evolve(
         incident,
         notes=(*incident.notes, note),
-        timeline=(*incident.timeline, TimelineEntry(at=note.created_at, kind="note", detail=note.author_name)),
+        timeline=(
+            *incident.timeline,
+            TimelineEntry(at=note.created_at, kind="note", detail=note.author_name),
+        ),
     )

@@ -25,8 +25,18 @@ __all__ = [
 # Normalized alert fields an aggregation key may name (besides ``label:NAME``). ``asset`` is
 # the guide's short name for ``asset_name``.
 AGGREGATION_FIELDS = frozenset(
-    {"asset", "asset_name", "signature", "severity", "status", "tool_source", "tool", "source",
-     "company_id", "fingerprint"}
+    {
+        "asset",
+        "asset_name",
+        "signature",
+        "severity",
+        "status",
+        "tool_source",
+        "tool",
+        "source",
+        "company_id",
+        "fingerprint",
+    }
 )
 
 
@@ -68,8 +78,12 @@ class CorrelationSettings:
         default=15, validator=_in_range("correlation.window_minutes", 1, 1440)
     )
     aggregation_key: str = attrs.field(default="asset|signature", validator=_check_aggregation_key)
-    auto_correlate: bool = attrs.field(default=True, validator=_is_bool("correlation.auto_correlate"))
-    min_alerts: int = attrs.field(default=1, validator=_in_range("correlation.min_alerts", 1, 10_000))
+    auto_correlate: bool = attrs.field(
+        default=True, validator=_is_bool("correlation.auto_correlate")
+    )
+    min_alerts: int = attrs.field(
+        default=1, validator=_in_range("correlation.min_alerts", 1, 10_000)
+    )
     max_span_minutes: int = attrs.field(
         default=1440, validator=_in_range("correlation.max_span_minutes", 1, 525_600)
     )
@@ -116,14 +130,18 @@ def _check_timezone(_inst: object, _attr: attrs.Attribute[Any], value: object) -
     load_timezone(value, field="policy.timezone")
 
 
+def _tuple_of_list(value: Any) -> Any:
+    # The API sends a list; anything else is left for the validator to name.
+    return tuple(value) if isinstance(value, list) else value
+
+
 @attrs.frozen
 class Policy:
     auto_approve_low_risk: bool = attrs.field(
         default=True, validator=_is_bool("policy.auto_approve_low_risk")
     )
     maintenance_windows: tuple[str, ...] = attrs.field(
-        default=(), converter=lambda v: tuple(v) if isinstance(v, list) else v,
-        validator=_check_windows,
+        default=(), converter=_tuple_of_list, validator=_check_windows
     )
     timezone: str = attrs.field(default="UTC", validator=_check_timezone)
 

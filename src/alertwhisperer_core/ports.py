@@ -10,6 +10,7 @@ Transactional stores hang off a :class:`UnitOfWork`: everything one webhook deli
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -17,7 +18,9 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from ._execution import CommandResult
 from ._idempotency import DeliveryRecord
+from ._kpis import InstancePatchState
 from ._models import (
     Alert,
     ApprovalRequest,
@@ -40,6 +43,7 @@ __all__ = [
     "AssetRepository",
     "AuditLog",
     "AuditQuery",
+    "AuthToken",
     "Clock",
     "CompanyRepository",
     "DeliveryRepository",
@@ -49,10 +53,15 @@ __all__ = [
     "IdSource",
     "IncidentQuery",
     "IncidentRepository",
+    "LoginAttemptRepository",
+    "LoginAttempts",
     "Page",
+    "PatchComplianceSource",
     "RateLimiter",
     "ReplayGuard",
+    "RunbookExecutor",
     "RunbookRepository",
+    "TokenRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserRepository",
@@ -132,18 +141,18 @@ class DuplicateDelivery(Exception):
 class CompanyRepository(Protocol):
     async def get(self, company_id: str) -> Company | None: ...
     async def by_api_key_hash(self, api_key_hash: str) -> Company | None: ...
-    async def list(self, company_ids: frozenset[str] | None = None) -> list[Company]: ...
+    async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Company]: ...
     async def add(self, company: Company) -> None: ...
     async def update(self, company: Company) -> None: ...
     async def delete(self, company_id: str) -> None: ...
     # HMAC secrets must be usable to verify signatures, so adapters keep them encrypted at rest
     # rather than hashed; the first is the current secret, the rest still verify (rotation).
-    async def hmac_secrets(self, company_id: str) -> list[str]: ...
+    async def hmac_secrets(self, company_id: str) -> builtins.list[str]: ...
     async def set_hmac_secrets(self, company_id: str, secrets: Sequence[str]) -> None: ...
 
 
 class AssetRepository(Protocol):
-    async def list(self, company_id: str) -> list[Asset]: ...
+    async def list(self, company_id: str) -> builtins.list[Asset]: ...
     async def get(self, company_id: str, asset_id: str) -> Asset | None: ...
     async def by_name(self, company_id: str, name: str) -> Asset | None: ...
     async def add(self, asset: Asset) -> None: ...
@@ -155,10 +164,11 @@ class AlertRepository(Protocol):
     async def add(self, alert: Alert, incident_id: str | None) -> None: ...
     async def reassign(self, from_incident_id: str, to_incident_id: str) -> None: ...
     async def get(self, alert_id: str) -> tuple[Alert, str | None] | None: ...
-    async def ids_for_incident(self, incident_id: str) -> list[str]: ...
+    async def ids_for_incident(self, incident_id: str) -> builtins.list[str]: ...
     async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]: ...
-    async def count(self, company_ids: frozenset[str] | None, since: datetime | None,
-                    until: datetime | None) -> int: ...
+    async def count(
+        self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
+    ) -> int: ...
 
 
 class IncidentRepository(Protocol):
@@ -167,21 +177,28 @@ class IncidentRepository(Protocol):
     async def update(self, incident: Incident) -> None: ...
     async def lock_key(self, company_id: str, key: str) -> None:
         """Serialize correlation of one (company, key) until the unit of work ends."""
-    async def open_sessions(self, company_id: str, key: str, lo: datetime,
-                            hi: datetime) -> list[Incident]:
+
+    async def open_sessions(
+        self, company_id: str, key: str, lo: datetime, hi: datetime
+    ) -> builtins.list[Incident]:
         """Open, unmerged incidents of the key with ``last_event_at >= lo`` and
         ``first_event_at <= hi``, oldest first."""
-    async def open_for_key(self, company_id: str, key: str) -> list[Incident]:
+
+    async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
         """Every open, unmerged incident of the key, oldest first (resolution lookups)."""
+
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]: ...
     async def last_assignee(self, company_id: str) -> str | None: ...
     async def list(self, query: IncidentQuery) -> Page[Incident]: ...
-    async def all_in_period(self, company_ids: frozenset[str] | None, since: datetime | None,
-                            until: datetime | None) -> list[Incident]: ...
+    async def all_in_period(
+        self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
+    ) -> builtins.list[Incident]: ...
 
 
 class DeliveryRepository(Protocol):
-    async def get(self, company_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None: ...
+    async def get(
+        self, company_id: str, delivery_id: str, now: datetime
+    ) -> DeliveryRecord | None: ...
     async def add(self, record: DeliveryRecord, expires_at: datetime) -> None:
         """Record a delivery; raise :class:`DuplicateDelivery` if a live one has the same id."""
 
@@ -189,7 +206,7 @@ class DeliveryRepository(Protocol):
 class UserRepository(Protocol):
     async def get(self, user_id: str) -> User | None: ...
     async def by_email(self, email: str) -> User | None: ...
-    async def list(self, company_ids: frozenset[str] | None = None) -> list[User]: ...
+    async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[User]: ...
     async def add(self, user: User) -> None: ...
     async def update(self, user: User) -> None: ...
     async def delete(self, user_id: str) -> None: ...
@@ -197,9 +214,10 @@ class UserRepository(Protocol):
 
 class RunbookRepository(Protocol):
     async def get(self, runbook_id: str) -> Runbook | None: ...
-    async def for_company(self, company_id: str) -> list[Runbook]:
+    async def for_company(self, company_id: str) -> builtins.list[Runbook]:
         """The company's own runbooks and the global ones."""
-    async def list(self, company_ids: frozenset[str] | None = None) -> list[Runbook]: ...
+
+    async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Runbook]: ...
     async def add(self, runbook: Runbook) -> None: ...
     async def update(self, runbook: Runbook) -> None: ...
     async def delete(self, runbook_id: str) -> None: ...
@@ -209,9 +227,10 @@ class ApprovalRepository(Protocol):
     async def get(self, approval_id: str) -> ApprovalRequest | None: ...
     async def add(self, request: ApprovalRequest) -> None: ...
     async def update(self, request: ApprovalRequest) -> None: ...
-    async def list(self, company_ids: frozenset[str] | None,
-                   status: ApprovalStatus | None = None) -> list[ApprovalRequest]: ...
-    async def pending_due(self, now: datetime) -> list[ApprovalRequest]: ...
+    async def list(
+        self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None
+    ) -> builtins.list[ApprovalRequest]: ...
+    async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]: ...
 
 
 class AuditLog(Protocol):
@@ -219,6 +238,48 @@ class AuditLog(Protocol):
 
     async def append(self, entry: AuditEntry) -> None: ...
     async def list(self, query: AuditQuery) -> Page[AuditEntry]: ...
+
+
+@attrs.frozen
+class AuthToken:
+    """A bearer token, known to the store only by ``token_hash`` (SHA-256 of the token)."""
+
+    token_hash: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class TokenRepository(Protocol):
+    """Bearer tokens issued at login; deleting one revokes it."""
+
+    async def add(self, token: AuthToken) -> None: ...
+    async def get(self, token_hash: str) -> AuthToken | None: ...
+    async def delete(self, token_hash: str) -> None: ...
+    async def delete_for_user(self, user_id: str) -> None: ...
+    async def delete_expired(self, now: datetime) -> int:
+        """Forget tokens with ``expires_at <= now``; returns how many were removed."""
+
+
+@attrs.frozen
+class LoginAttempts:
+    """Recent failed logins for one e-mail address (lower-cased), whether or not a user has it.
+
+    Kept in the shared store so a lockout holds across every server process.
+    """
+
+    email: str
+    failures: int
+    first_failure_at: datetime
+    locked_until: datetime | None = None
+
+
+class LoginAttemptRepository(Protocol):
+    async def get(self, email: str) -> LoginAttempts | None: ...
+    async def put(self, attempts: LoginAttempts) -> None:
+        """Insert or replace the record of ``attempts.email``."""
+
+    async def delete(self, email: str) -> None: ...
 
 
 class UnitOfWork(Protocol):
@@ -234,10 +295,16 @@ class UnitOfWork(Protocol):
     runbooks: RunbookRepository
     approvals: ApprovalRepository
     audit: AuditLog
+    tokens: TokenRepository
+    login_attempts: LoginAttemptRepository
 
     async def __aenter__(self) -> Self: ...
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
 
@@ -249,13 +316,15 @@ class UnitOfWorkFactory(Protocol):
 class RateLimiter(Protocol):
     """Token buckets per company; shared by all processes when a shared back end is set."""
 
-    async def acquire(self, company_id: str, settings: RateLimitSettings,
-                      now: datetime) -> RateDecision: ...
+    async def acquire(
+        self, company_id: str, settings: RateLimitSettings, now: datetime
+    ) -> RateDecision: ...
 
 
 class ReplayGuard(Protocol):
     async def remember(self, key: str, expires_at: datetime, now: datetime) -> bool:
         """Record ``key``; False if it was already recorded and has not expired (a replay)."""
+
     async def forget(self, key: str) -> None:
         """Undo :meth:`remember` for a request that was rejected by a later step."""
 
@@ -272,3 +341,19 @@ class Event:
 
 class EventBus(Protocol):
     async def publish(self, event: Event) -> None: ...
+
+
+class RunbookExecutor(Protocol):
+    """Runs a runbook's shell actions on a target: AWS SSM, a local subprocess, or a dry run."""
+
+    name: str
+
+    async def run(
+        self, *, instance_id: str | None, commands: Sequence[str], timeout_seconds: int
+    ) -> CommandResult: ...
+
+
+class PatchComplianceSource(Protocol):
+    """Where patch state comes from (AWS Systems Manager Patch Manager)."""
+
+    async def instance_states(self, company_id: str) -> builtins.list[InstancePatchState]: ...

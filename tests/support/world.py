@@ -57,9 +57,14 @@ class World:
             rate_limit=rate_limit or RateLimitSettings(requests_per_minute=1000, burst=100_000),
             policy=policy or Policy(),
         )
-        company = Company(id=company_id, name=company_id.title(), created_at=self.clock.now(),
-                          settings=settings, api_key_hash=hash_api_key(api_key),
-                          hmac_enabled=bool(hmac_secrets))
+        company = Company(
+            id=company_id,
+            name=company_id.title(),
+            created_at=self.clock.now(),
+            settings=settings,
+            api_key_hash=hash_api_key(api_key),
+            hmac_enabled=bool(hmac_secrets),
+        )
         async with self.store() as uow:
             await uow.companies.add(company)
             if hmac_secrets:
@@ -69,15 +74,24 @@ class World:
         return company
 
     async def add_user(self, user_id: str, role: Role, *companies: str) -> User:
-        user = User(id=user_id, email=f"{user_id}@example.test", name=user_id, role=role,
-                    company_ids=frozenset(companies))
+        user = User(
+            id=user_id,
+            email=f"{user_id}@example.test",
+            name=user_id,
+            role=role,
+            company_ids=frozenset(companies),
+        )
         async with self.store() as uow:
             await uow.users.add(user)
             await uow.commit()
         return user
 
     async def post(
-        self, payload: Any, company_id: str = "acme", *, headers: Mapping[str, str] | None = None,
+        self,
+        payload: Any,
+        company_id: str = "acme",
+        *,
+        headers: Mapping[str, str] | None = None,
         query: Mapping[str, str] | None = None,
     ) -> WebhookOutcome:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -95,17 +109,35 @@ def make_world(start: datetime = T0) -> World:
     clock = ManualClock(start)
     ids = SequentialIds()
     events = InMemoryEventBus()
-    services = Services(uow=store, rate_limiter=InMemoryRateLimiter(),
-                        replay_guard=InMemoryReplayGuard(), events=events, clock=clock, ids=ids)
+    services = Services(
+        uow=store,
+        rate_limiter=InMemoryRateLimiter(),
+        replay_guard=InMemoryReplayGuard(),
+        events=events,
+        clock=clock,
+        ids=ids,
+    )
     return World(store, clock, ids, events, services)
 
 
-def generic(asset: str = "srv-app-01", signature: str = "disk_full", *, severity: str = "critical",
-            at: datetime | None = None, status: str = "firing", tool: str = "Datadog",
-            **extra: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {"asset_name": asset, "signature": signature, "severity": severity,
-                               "message": f"{signature} on {asset}", "tool_source": tool,
-                               "status": status}
+def generic(
+    asset: str = "srv-app-01",
+    signature: str = "disk_full",
+    *,
+    severity: str = "critical",
+    at: datetime | None = None,
+    status: str = "firing",
+    tool: str = "Datadog",
+    **extra: Any,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "asset_name": asset,
+        "signature": signature,
+        "severity": severity,
+        "message": f"{signature} on {asset}",
+        "tool_source": tool,
+        "status": status,
+    }
     if at is not None:
         payload["timestamp"] = at.isoformat()
     payload.update(extra)

@@ -7,20 +7,36 @@ it. Records are immutable, so the log holds references, not copies.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import asyncio
-
 from .._cursor import decode_cursor, encode_cursor
 from .._expiring import ExpiringMap
 from .._idempotency import DeliveryRecord, delivery_key
-from .._models import Alert, ApprovalRequest, ApprovalStatus, Asset, AuditEntry, Incident, Runbook, User
+from .._models import (
+    Alert,
+    ApprovalRequest,
+    ApprovalStatus,
+    Asset,
+    AuditEntry,
+    Incident,
+    Runbook,
+    User,
+)
 from .._settings import Company
-from ..ports import AlertQuery, AuditQuery, DuplicateDelivery, IncidentQuery, Page
+from ..ports import (
+    AlertQuery,
+    AuditQuery,
+    AuthToken,
+    DuplicateDelivery,
+    IncidentQuery,
+    LoginAttempts,
+    Page,
+)
 
 __all__ = ["InMemoryStore", "InMemoryUnitOfWork"]
 
@@ -46,6 +62,8 @@ class InMemoryStore:
         self.runbooks: dict[str, Runbook] = {}
         self.approvals: dict[str, ApprovalRequest] = {}
         self.audit: list[AuditEntry] = []
+        self.tokens: dict[str, AuthToken] = {}
+        self.login_attempts: dict[str, LoginAttempts] = {}
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -57,12 +75,20 @@ class _Journal:
     """The undo log of one unit of work."""
 
     def __init__(self) -> None:
-        self.undo: list[Callable[[], None]] = []
+        # Each entry undoes one write; what it returns is ignored.
+        self.undo: list[Callable[[], object]] = []
 
     def put(self, table: dict[K, V], key: K, value: V) -> None:
         old = table.get(key, _MISSING)
         table[key] = value
-        self.undo.append(lambda: table.pop(key) if old is _MISSING else table.__setitem__(key, old))
+
+        def undo() -> None:
+            if old is _MISSING:
+                del table[key]
+            else:
+                table[key] = old
+
+        self.undo.append(undo)
 
     def delete(self, table: dict[K, V], key: K) -> None:
         if key not in table:
@@ -79,8 +105,9 @@ class _Journal:
             self.undo.pop()()
 
 
-def _page(items: Sequence[T], sort_key: Callable[[T], tuple[str, str]], cursor: str | None,
-          limit: int) -> Page[T]:
+def _page(
+    items: Sequence[T], sort_key: Callable[[T], tuple[str, str]], cursor: str | None, limit: int
+) -> Page[T]:
     """Newest first by ``sort_key``; the cursor is the key of the last item returned."""
     ordered = sorted(items, key=sort_key, reverse=True)
     if cursor is not None:
@@ -114,8 +141,10 @@ class _Companies(_Repo):
         return next((c for c in self.s.companies.values() if c.api_key_hash == api_key_hash), None)
 
     async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Company]:
-        return sorted((c for c in self.s.companies.values() if _visible(c.id, company_ids)),
-                      key=lambda c: (c.name, c.id))
+        return sorted(
+            (c for c in self.s.companies.values() if _visible(c.id, company_ids)),
+            key=lambda c: (c.name, c.id),
+        )
 
     async def add(self, company: Company) -> None:
         self.j.put(self.s.companies, company.id, company)
@@ -136,16 +165,19 @@ class _Companies(_Repo):
 
 class _Assets(_Repo):
     async def list(self, company_id: str) -> builtins.list[Asset]:
-        return sorted((a for a in self.s.assets.values() if a.company_id == company_id),
-                      key=lambda a: a.name)
+        return sorted(
+            (a for a in self.s.assets.values() if a.company_id == company_id), key=lambda a: a.name
+        )
 
     async def get(self, company_id: str, asset_id: str) -> Asset | None:
         asset = self.s.assets.get(asset_id)
         return asset if asset is not None and asset.company_id == company_id else None
 
     async def by_name(self, company_id: str, name: str) -> Asset | None:
-        return next((a for a in self.s.assets.values()
-                     if a.company_id == company_id and a.name == name), None)
+        return next(
+            (a for a in self.s.assets.values() if a.company_id == company_id and a.name == name),
+            None,
+        )
 
     async def add(self, asset: Asset) -> None:
         self.j.put(self.s.assets, asset.id, asset)
@@ -181,7 +213,8 @@ class _Alerts(_Repo):
     async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
         q = query.q.lower() if query.q else None
         rows = [
-            row for row in self.s.alerts.values()
+            row
+            for row in self.s.alerts.values()
             if _visible(row[0].company_id, query.company_ids)
             and (query.incident_id is None or row[1] == query.incident_id)
             and (query.severity is None or row[0].severity == query.severity)
@@ -189,13 +222,18 @@ class _Alerts(_Repo):
             and _within(row[0].event_time, query.since, query.until)
             and (q is None or q in row[0].message.lower() or q in row[0].signature.lower())
         ]
-        return _page(rows, lambda r: (r[0].received_at.isoformat(), r[0].id), query.cursor,
-                     query.limit)
+        return _page(
+            rows, lambda r: (r[0].received_at.isoformat(), r[0].id), query.cursor, query.limit
+        )
 
-    async def count(self, company_ids: frozenset[str] | None, since: datetime | None,
-                    until: datetime | None) -> int:
-        return sum(1 for a, _ in self.s.alerts.values()
-                   if _visible(a.company_id, company_ids) and _within(a.event_time, since, until))
+    async def count(
+        self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
+    ) -> int:
+        return sum(
+            1
+            for a, _ in self.s.alerts.values()
+            if _visible(a.company_id, company_ids) and _within(a.event_time, since, until)
+        )
 
 
 class _Incidents(_Repo):
@@ -213,13 +251,20 @@ class _Incidents(_Repo):
         return None
 
     def _open(self, company_id: str, key: str) -> Iterable[Incident]:
-        return (i for i in self.s.incidents.values()
-                if i.company_id == company_id and i.key == key and i.is_open)
+        return (
+            i
+            for i in self.s.incidents.values()
+            if i.company_id == company_id and i.key == key and i.is_open
+        )
 
-    async def open_sessions(self, company_id: str, key: str, lo: datetime,
-                            hi: datetime) -> builtins.list[Incident]:
-        found = [i for i in self._open(company_id, key)
-                 if i.last_event_at >= lo and i.first_event_at <= hi]
+    async def open_sessions(
+        self, company_id: str, key: str, lo: datetime, hi: datetime
+    ) -> builtins.list[Incident]:
+        found = [
+            i
+            for i in self._open(company_id, key)
+            if i.last_event_at >= lo and i.first_event_at <= hi
+        ]
         return sorted(found, key=lambda i: (i.first_event_at, i.id))
 
     async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
@@ -237,8 +282,10 @@ class _Incidents(_Repo):
         for incident in self.s.incidents.values():
             if incident.company_id != company_id or incident.assigned_to is None:
                 continue
-            at = max((t.at for t in incident.timeline if t.kind == "assigned"),
-                     default=incident.created_at)
+            at = max(
+                (t.at for t in incident.timeline if t.kind == "assigned"),
+                default=incident.created_at,
+            )
             if latest is None or at > latest[0]:
                 latest = (at, incident.assigned_to)
         return latest[1] if latest else None
@@ -246,8 +293,10 @@ class _Incidents(_Repo):
     async def list(self, query: IncidentQuery) -> Page[Incident]:
         q = query.q.lower() if query.q else None
         rows = [
-            i for i in self.s.incidents.values()
-            if _visible(i.company_id, query.company_ids) and i.merged_into is None
+            i
+            for i in self.s.incidents.values()
+            if _visible(i.company_id, query.company_ids)
+            and i.merged_into is None
             and (query.include_pending or i.status != "pending")
             and (query.status is None or i.status == query.status)
             and (query.severity is None or i.severity == query.severity)
@@ -255,13 +304,16 @@ class _Incidents(_Repo):
             and _within(i.last_event_at, query.since, query.until)
             and (q is None or q in i.signature.lower() or q in i.asset_name.lower())
         ]
-        return _page(rows, lambda i: (i.last_event_at.isoformat(), i.id), query.cursor,
-                     query.limit)
+        return _page(rows, lambda i: (i.last_event_at.isoformat(), i.id), query.cursor, query.limit)
 
-    async def all_in_period(self, company_ids: frozenset[str] | None, since: datetime | None,
-                            until: datetime | None) -> builtins.list[Incident]:
-        return [i for i in self.s.incidents.values()
-                if _visible(i.company_id, company_ids) and _within(i.first_event_at, since, until)]
+    async def all_in_period(
+        self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
+    ) -> builtins.list[Incident]:
+        return [
+            i
+            for i in self.s.incidents.values()
+            if _visible(i.company_id, company_ids) and _within(i.first_event_at, since, until)
+        ]
 
 
 class _Deliveries(_Repo):
@@ -270,7 +322,10 @@ class _Deliveries(_Repo):
 
     async def add(self, record: DeliveryRecord, expires_at: datetime) -> None:
         key = delivery_key(record.company_id, record.delivery_id)
-        if self.s.deliveries.put_if_absent(key, record, expires_at, record.first_seen_at) is not None:
+        if (
+            self.s.deliveries.put_if_absent(key, record, expires_at, record.first_seen_at)
+            is not None
+        ):
             raise DuplicateDelivery(record.delivery_id)
         self.j.undo.append(lambda: self.s.deliveries.discard(key))
 
@@ -284,8 +339,9 @@ class _Users(_Repo):
         return next((u for u in self.s.users.values() if u.email.lower() == wanted), None)
 
     async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[User]:
-        users = (u for u in self.s.users.values()
-                 if company_ids is None or u.company_ids & company_ids)
+        users = (
+            u for u in self.s.users.values() if company_ids is None or u.company_ids & company_ids
+        )
         return sorted(users, key=lambda u: (u.email, u.id))
 
     async def add(self, user: User) -> None:
@@ -303,14 +359,24 @@ class _Runbooks(_Repo):
         return self.s.runbooks.get(runbook_id)
 
     async def for_company(self, company_id: str) -> builtins.list[Runbook]:
-        return sorted((r for r in self.s.runbooks.values()
-                       if r.company_id is None or r.company_id == company_id),
-                      key=lambda r: (r.name, r.id))
+        return sorted(
+            (
+                r
+                for r in self.s.runbooks.values()
+                if r.company_id is None or r.company_id == company_id
+            ),
+            key=lambda r: (r.name, r.id),
+        )
 
     async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Runbook]:
-        return sorted((r for r in self.s.runbooks.values()
-                       if r.company_id is None or _visible(r.company_id, company_ids)),
-                      key=lambda r: (r.name, r.id))
+        return sorted(
+            (
+                r
+                for r in self.s.runbooks.values()
+                if r.company_id is None or _visible(r.company_id, company_ids)
+            ),
+            key=lambda r: (r.name, r.id),
+        )
 
     async def add(self, runbook: Runbook) -> None:
         self.j.put(self.s.runbooks, runbook.id, runbook)
@@ -332,16 +398,25 @@ class _Approvals(_Repo):
     async def update(self, request: ApprovalRequest) -> None:
         self.j.put(self.s.approvals, request.id, request)
 
-    async def list(self, company_ids: frozenset[str] | None,
-                   status: ApprovalStatus | None = None) -> builtins.list[ApprovalRequest]:
-        return sorted((a for a in self.s.approvals.values()
-                       if _visible(a.company_id, company_ids)
-                       and (status is None or a.status == status)),
-                      key=lambda a: (a.created_at, a.id), reverse=True)
+    async def list(
+        self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None
+    ) -> builtins.list[ApprovalRequest]:
+        return sorted(
+            (
+                a
+                for a in self.s.approvals.values()
+                if _visible(a.company_id, company_ids) and (status is None or a.status == status)
+            ),
+            key=lambda a: (a.created_at, a.id),
+            reverse=True,
+        )
 
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]:
-        return [a for a in self.s.approvals.values()
-                if a.status == ApprovalStatus.PENDING and a.expires_at <= now]
+        return [
+            a
+            for a in self.s.approvals.values()
+            if a.status == ApprovalStatus.PENDING and a.expires_at <= now
+        ]
 
 
 class _Audit(_Repo):
@@ -349,12 +424,48 @@ class _Audit(_Repo):
         self.j.append(self.s.audit, entry)
 
     async def list(self, query: AuditQuery) -> Page[AuditEntry]:
-        rows = [e for e in self.s.audit
-                if _visible(e.company_id, query.company_ids)
-                and (query.action is None or e.action == query.action)
-                and (query.user_id is None or e.user_id == query.user_id)
-                and _within(e.timestamp, query.since, query.until)]
+        rows = [
+            e
+            for e in self.s.audit
+            if _visible(e.company_id, query.company_ids)
+            and (query.action is None or e.action == query.action)
+            and (query.user_id is None or e.user_id == query.user_id)
+            and _within(e.timestamp, query.since, query.until)
+        ]
         return _page(rows, lambda e: (e.timestamp.isoformat(), e.id), query.cursor, query.limit)
+
+
+class _Tokens(_Repo):
+    async def add(self, token: AuthToken) -> None:
+        self.j.put(self.s.tokens, token.token_hash, token)
+
+    async def get(self, token_hash: str) -> AuthToken | None:
+        return self.s.tokens.get(token_hash)
+
+    async def delete(self, token_hash: str) -> None:
+        self.j.delete(self.s.tokens, token_hash)
+
+    async def delete_for_user(self, user_id: str) -> None:
+        for token in builtins.list(self.s.tokens.values()):
+            if token.user_id == user_id:
+                self.j.delete(self.s.tokens, token.token_hash)
+
+    async def delete_expired(self, now: datetime) -> int:
+        expired = [t.token_hash for t in self.s.tokens.values() if t.expires_at <= now]
+        for token_hash in expired:
+            self.j.delete(self.s.tokens, token_hash)
+        return len(expired)
+
+
+class _LoginAttempts(_Repo):
+    async def get(self, email: str) -> LoginAttempts | None:
+        return self.s.login_attempts.get(email)
+
+    async def put(self, attempts: LoginAttempts) -> None:
+        self.j.put(self.s.login_attempts, attempts.email, attempts)
+
+    async def delete(self, email: str) -> None:
+        self.j.delete(self.s.login_attempts, email)
 
 
 class InMemoryUnitOfWork:
@@ -372,13 +483,19 @@ class InMemoryUnitOfWork:
         self.runbooks = _Runbooks(store, self._journal)
         self.approvals = _Approvals(store, self._journal)
         self.audit = _Audit(store, self._journal)
+        self.tokens = _Tokens(store, self._journal)
+        self.login_attempts = _LoginAttempts(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             await self.rollback()
         finally:

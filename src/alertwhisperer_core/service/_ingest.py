@@ -116,7 +116,9 @@ async def _throttle(
     headers = rate_limit_headers(limits, decision)
     if not decision.allowed:
         sender = sniff_sender(
-            request.body, user_agent=request.headers.get("user-agent"), source=request.query.get("source")
+            request.body,
+            user_agent=request.headers.get("user-agent"),
+            source=request.query.get("source"),
         )
         raise RateLimited(decision.retry_after_seconds, throttle_status(sender), headers)
     return headers
@@ -135,7 +137,10 @@ def _header_delivery_id(request: WebhookRequest) -> str | None:
 
 
 async def _accept(
-    services: Services, company: Company, request: WebhookRequest, headers: dict[str, str],
+    services: Services,
+    company: Company,
+    request: WebhookRequest,
+    headers: dict[str, str],
     now: datetime,
 ) -> WebhookOutcome:
     delivery_id = _header_delivery_id(request)
@@ -180,8 +185,13 @@ async def _accept(
             "confirm_url": delivery.subscription.subscribe_url,
         }
     return WebhookOutcome(
-        status=202, body=body, headers=headers, company_id=company.id,
-        alerts=delivery.alerts, incidents=tuple(incidents), remediations=tuple(remediations),
+        status=202,
+        body=body,
+        headers=headers,
+        company_id=company.id,
+        alerts=delivery.alerts,
+        incidents=tuple(incidents),
+        remediations=tuple(remediations),
     )
 
 
@@ -226,11 +236,21 @@ async def _store_delivery(
     batch = _Batch()
     if delivery.subscription is not None:
         sub = delivery.subscription
-        await uow.audit.append(AuditEntry(
-            id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
-            action="sns_subscription_received", company_id=company.id,
-            details={"type": sub.type, "topic_arn": sub.topic_arn, "confirm_url": sub.subscribe_url},
-        ))
+        await uow.audit.append(
+            AuditEntry(
+                id=services.ids.new_id(),
+                timestamp=now,
+                user_id=None,
+                user_name=SYSTEM_USER,
+                action="sns_subscription_received",
+                company_id=company.id,
+                details={
+                    "type": sub.type,
+                    "topic_arn": sub.topic_arn,
+                    "confirm_url": sub.subscribe_url,
+                },
+            )
+        )
     for alert in delivery.alerts:
         incident = await _correlate(services, uow, company, alert, now, batch)
         await uow.alerts.add(alert, incident.id if incident else None)
@@ -248,9 +268,11 @@ async def _store_delivery(
     if delivery.delivery_id:
         await uow.deliveries.add(
             DeliveryRecord(
-                delivery_id=delivery.delivery_id, company_id=company.id,
+                delivery_id=delivery.delivery_id,
+                company_id=company.id,
                 alert_ids=tuple(a.id for a in delivery.alerts),
-                incident_ids=tuple(i.id for i in joined), first_seen_at=now,
+                incident_ids=tuple(i.id for i in joined),
+                first_seen_at=now,
             ),
             now + DELIVERY_WINDOW,
         )
@@ -269,7 +291,12 @@ async def _load(uow: UnitOfWork, batch: _Batch, incident_id: str) -> Incident:
 
 
 async def _correlate(
-    services: Services, uow: UnitOfWork, company: Company, alert: Alert, now: datetime, batch: _Batch
+    services: Services,
+    uow: UnitOfWork,
+    company: Company,
+    alert: Alert,
+    now: datetime,
+    batch: _Batch,
 ) -> Incident | None:
     settings = company.settings.correlation
     key = aggregation_key(alert, settings.aggregation_key)
@@ -283,21 +310,33 @@ async def _correlate(
         # Incidents this batch already changed are newer than the stored copies.
         merged = {i.id: batch.incidents.get(i.id, i) for i in stored}
         for pending in batch.incidents.values():
-            if pending.key == key and pending.is_open and pending.last_event_at >= lo and pending.first_event_at <= hi:
+            if (
+                pending.key == key
+                and pending.is_open
+                and pending.last_event_at >= lo
+                and pending.first_event_at <= hi
+            ):
                 merged[pending.id] = pending
         candidates = sorted(
             (i for i in merged.values() if i.is_open), key=lambda i: (i.first_event_at, i.id)
         )
     plan = plan_correlation(
         alert.event_time,
-        [SessionView(i.id, i.first_event_at, i.last_event_at, i.status is IncidentStatus.PENDING) for i in candidates],
+        [
+            SessionView(i.id, i.first_event_at, i.last_event_at, i.status is IncidentStatus.PENDING)
+            for i in candidates
+        ],
         settings,
     )
     # With auto_correlate off every alert is its own incident, so min_alerts cannot apply.
     pending_group = settings.min_alerts > 1 and settings.auto_correlate
     if plan.join is None:
         incident = open_incident(
-            incident_id=services.ids.new_id(), alert=alert, key=key, now=now, pending=pending_group,
+            incident_id=services.ids.new_id(),
+            alert=alert,
+            key=key,
+            now=now,
+            pending=pending_group,
             in_maintenance=in_maintenance(company.settings.policy, alert.event_time),
         )
         batch.opened.add(incident.id)
@@ -336,13 +375,19 @@ async def _resolve(
 
 
 async def _route_new_incident(
-    services: Services, uow: UnitOfWork, company: Company, batch: _Batch, incident: Incident,
+    services: Services,
+    uow: UnitOfWork,
+    company: Company,
+    batch: _Batch,
+    incident: Incident,
     now: datetime,
 ) -> None:
     """Runbook or technician for a newly visible incident (SPEC §6, §7)."""
     if incident.in_maintenance or not incident.is_open:
         return
-    runbook = match_runbook(incident.signature, company.id, await uow.runbooks.for_company(company.id))
+    runbook = match_runbook(
+        incident.signature, company.id, await uow.runbooks.for_company(company.id)
+    )
     if runbook is not None:
         route = remediation_route(runbook.risk, company.settings.policy, in_maintenance=False)
         if route == "auto":
@@ -350,19 +395,44 @@ async def _route_new_incident(
             return
         if route == "approval":
             approval = request_approval(
-                id=services.ids.new_id(), company_id=company.id, incident_id=incident.id,
-                runbook_id=runbook.id, risk=runbook.risk, requested_by=SYSTEM_USER, now=now,
+                id=services.ids.new_id(),
+                company_id=company.id,
+                incident_id=incident.id,
+                runbook_id=runbook.id,
+                risk=runbook.risk,
+                requested_by=SYSTEM_USER,
+                now=now,
             )
             await uow.approvals.add(approval)
-            await uow.audit.append(AuditEntry(
-                id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
-                action="approval_requested", company_id=company.id,
-                details={"approval_id": approval.id, "incident_id": incident.id,
-                         "runbook_id": runbook.id, "risk": str(runbook.risk)},
-            ))
-            batch.events.append(Event("approval.requested", company.id, {"id": approval.id, "incident_id": incident.id}, now))
-    technicians = [u for u in await uow.users.list(frozenset({company.id}))
-                   if u.role is Role.TECHNICIAN and u.active]
+            await uow.audit.append(
+                AuditEntry(
+                    id=services.ids.new_id(),
+                    timestamp=now,
+                    user_id=None,
+                    user_name=SYSTEM_USER,
+                    action="approval_requested",
+                    company_id=company.id,
+                    details={
+                        "approval_id": approval.id,
+                        "incident_id": incident.id,
+                        "runbook_id": runbook.id,
+                        "risk": str(runbook.risk),
+                    },
+                )
+            )
+            batch.events.append(
+                Event(
+                    "approval.requested",
+                    company.id,
+                    {"id": approval.id, "incident_id": incident.id},
+                    now,
+                )
+            )
+    technicians = [
+        u
+        for u in await uow.users.list(frozenset({company.id}))
+        if u.role is Role.TECHNICIAN and u.active
+    ]
     if not technicians:
         return
     counts = dict(await uow.incidents.open_counts([u.id for u in technicians]))
@@ -376,11 +446,21 @@ async def _route_new_incident(
         return
     batch.last_assignee = chosen
     batch.incidents[incident.id] = assign(incident, chosen, now)
-    await uow.audit.append(AuditEntry(
-        id=services.ids.new_id(), timestamp=now, user_id=None, user_name=SYSTEM_USER,
-        action="incident_assigned", company_id=company.id,
-        details={"incident_id": incident.id, "assigned_to": chosen, "reason": "least open incidents"},
-    ))
+    await uow.audit.append(
+        AuditEntry(
+            id=services.ids.new_id(),
+            timestamp=now,
+            user_id=None,
+            user_name=SYSTEM_USER,
+            action="incident_assigned",
+            company_id=company.id,
+            details={
+                "incident_id": incident.id,
+                "assigned_to": chosen,
+                "reason": "least open incidents",
+            },
+        )
+    )
 
 
 async def _score_events(uow: UnitOfWork, company: Company, batch: _Batch, now: datetime) -> None:
@@ -392,16 +472,30 @@ async def _score_events(uow: UnitOfWork, company: Company, batch: _Batch, now: d
             assets[incident.asset_name] = await uow.assets.by_name(company.id, incident.asset_name)
         priority = score_incident(incident, assets[incident.asset_name], now)
         kind = "incident.created" if incident.id in batch.activated else "incident.updated"
-        batch.events.append(Event(kind, company.id, {
-            "id": incident.id, "status": str(incident.status), "severity": str(incident.severity),
-            "alert_count": incident.alert_count, "priority": priority.score,
-            "merged_into": incident.merged_into, "assigned_to": incident.assigned_to,
-        }, now))
+        batch.events.append(
+            Event(
+                kind,
+                company.id,
+                {
+                    "id": incident.id,
+                    "status": str(incident.status),
+                    "severity": str(incident.severity),
+                    "alert_count": incident.alert_count,
+                    "priority": priority.score,
+                    "merged_into": incident.merged_into,
+                    "assigned_to": incident.assigned_to,
+                },
+                now,
+            )
+        )
 
 
 def _alert_event(alert: Alert, incident: Incident | None) -> dict[str, Any]:
     return {
-        "id": alert.id, "incident_id": incident.id if incident else None,
-        "severity": str(alert.severity), "status": str(alert.status),
-        "asset_name": alert.asset_name, "signature": alert.signature,
+        "id": alert.id,
+        "incident_id": incident.id if incident else None,
+        "severity": str(alert.severity),
+        "status": str(alert.status),
+        "asset_name": alert.asset_name,
+        "signature": alert.signature,
     }
