@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -57,6 +57,12 @@ class InMemoryStore:
         self.alerts: dict[str, tuple[Alert, str | None]] = {}
         self.alerts_by_incident: dict[str, list[str]] = {}
         self.incidents: dict[str, Incident] = {}
+        # Indexes, so every lookup on the ingest path is per key rather than a scan.
+        self.company_by_key_hash: dict[str, str] = {}
+        self.asset_by_name: dict[tuple[str, str], str] = {}
+        self.open_by_key: dict[tuple[str, str], set[str]] = {}
+        self.open_by_assignee: dict[str, set[str]] = {}
+        self.last_assignee: dict[str, tuple[datetime, str]] = {}
         self.deliveries: ExpiringMap[str, DeliveryRecord] = ExpiringMap()
         self.users: dict[str, User] = {}
         self.runbooks: dict[str, Runbook] = {}
@@ -95,6 +101,16 @@ class _Journal:
             return
         old = table.pop(key)
         self.undo.append(lambda: table.__setitem__(key, old))
+
+    def set_add(self, items: set[T], item: T) -> None:
+        if item not in items:
+            items.add(item)
+            self.undo.append(lambda: items.discard(item))
+
+    def set_discard(self, items: set[T], item: T) -> None:
+        if item in items:
+            items.discard(item)
+            self.undo.append(lambda: items.add(item))
 
     def append(self, items: list[T], item: T) -> None:
         items.append(item)
@@ -138,7 +154,16 @@ class _Companies(_Repo):
         return self.s.companies.get(company_id)
 
     async def by_api_key_hash(self, api_key_hash: str) -> Company | None:
-        return next((c for c in self.s.companies.values() if c.api_key_hash == api_key_hash), None)
+        company_id = self.s.company_by_key_hash.get(api_key_hash)
+        return None if company_id is None else self.s.companies.get(company_id)
+
+    def _put(self, company: Company) -> None:
+        old = self.s.companies.get(company.id)
+        if old is not None and old.api_key_hash != company.api_key_hash:
+            self.j.delete(self.s.company_by_key_hash, old.api_key_hash)
+        self.j.put(self.s.companies, company.id, company)
+        if company.api_key_hash:
+            self.j.put(self.s.company_by_key_hash, company.api_key_hash, company.id)
 
     async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Company]:
         return sorted(
@@ -147,12 +172,15 @@ class _Companies(_Repo):
         )
 
     async def add(self, company: Company) -> None:
-        self.j.put(self.s.companies, company.id, company)
+        self._put(company)
 
     async def update(self, company: Company) -> None:
-        self.j.put(self.s.companies, company.id, company)
+        self._put(company)
 
     async def delete(self, company_id: str) -> None:
+        old = self.s.companies.get(company_id)
+        if old is not None:
+            self.j.delete(self.s.company_by_key_hash, old.api_key_hash)
         self.j.delete(self.s.companies, company_id)
         self.j.delete(self.s.hmac, company_id)
 
@@ -174,19 +202,26 @@ class _Assets(_Repo):
         return asset if asset is not None and asset.company_id == company_id else None
 
     async def by_name(self, company_id: str, name: str) -> Asset | None:
-        return next(
-            (a for a in self.s.assets.values() if a.company_id == company_id and a.name == name),
-            None,
-        )
+        asset_id = self.s.asset_by_name.get((company_id, name))
+        return None if asset_id is None else self.s.assets.get(asset_id)
+
+    def _put(self, asset: Asset) -> None:
+        old = self.s.assets.get(asset.id)
+        if old is not None:
+            self.j.delete(self.s.asset_by_name, (old.company_id, old.name))
+        self.j.put(self.s.assets, asset.id, asset)
+        self.j.put(self.s.asset_by_name, (asset.company_id, asset.name), asset.id)
 
     async def add(self, asset: Asset) -> None:
-        self.j.put(self.s.assets, asset.id, asset)
+        self._put(asset)
 
     async def update(self, asset: Asset) -> None:
-        self.j.put(self.s.assets, asset.id, asset)
+        self._put(asset)
 
     async def delete(self, company_id: str, asset_id: str) -> None:
-        if await self.get(company_id, asset_id) is not None:
+        asset = await self.get(company_id, asset_id)
+        if asset is not None:
+            self.j.delete(self.s.asset_by_name, (asset.company_id, asset.name))
             self.j.delete(self.s.assets, asset_id)
 
 
@@ -241,54 +276,60 @@ class _Incidents(_Repo):
         return self.s.incidents.get(incident_id)
 
     async def add(self, incident: Incident) -> None:
-        self.j.put(self.s.incidents, incident.id, incident)
+        self._put(incident)
 
     async def update(self, incident: Incident) -> None:
+        self._put(incident)
+
+    def _put(self, incident: Incident) -> None:
+        old = self.s.incidents.get(incident.id)
         self.j.put(self.s.incidents, incident.id, incident)
+        key = (incident.company_id, incident.key)
+        if old is not None and old.is_open:
+            self.j.set_discard(self.s.open_by_key.get((old.company_id, old.key), set()), old.id)
+            if old.assigned_to is not None:
+                self.j.set_discard(self.s.open_by_assignee.get(old.assigned_to, set()), old.id)
+        if incident.is_open:
+            self.j.set_add(self.s.open_by_key.setdefault(key, set()), incident.id)
+            if incident.assigned_to is not None:
+                assigned = self.s.open_by_assignee.setdefault(incident.assigned_to, set())
+                self.j.set_add(assigned, incident.id)
+        if incident.assigned_to is not None:
+            # The latest assignment wins; on a tie, the incident stored first.
+            at = max(
+                (t.at for t in incident.timeline if t.kind == "assigned"),
+                default=incident.created_at,
+            )
+            latest = self.s.last_assignee.get(incident.company_id)
+            if latest is None or at > latest[0]:
+                self.j.put(self.s.last_assignee, incident.company_id, (at, incident.assigned_to))
 
     async def lock_key(self, company_id: str, key: str) -> None:
         # The unit of work already holds the whole store's lock.
         return None
 
-    def _open(self, company_id: str, key: str) -> Iterable[Incident]:
-        return (
-            i
-            for i in self.s.incidents.values()
-            if i.company_id == company_id and i.key == key and i.is_open
-        )
+    def _open(self, company_id: str, key: str) -> builtins.list[Incident]:
+        ids = self.s.open_by_key.get((company_id, key), ())
+        return sorted((self.s.incidents[i] for i in ids), key=lambda i: (i.first_event_at, i.id))
 
     async def open_sessions(
         self, company_id: str, key: str, lo: datetime, hi: datetime
     ) -> builtins.list[Incident]:
-        found = [
+        return [
             i
             for i in self._open(company_id, key)
             if i.last_event_at >= lo and i.first_event_at <= hi
         ]
-        return sorted(found, key=lambda i: (i.first_event_at, i.id))
 
     async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
-        return sorted(self._open(company_id, key), key=lambda i: (i.first_event_at, i.id))
+        return self._open(company_id, key)
 
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
-        counts = dict.fromkeys(user_ids, 0)
-        for incident in self.s.incidents.values():
-            if incident.is_open and incident.assigned_to in counts:
-                counts[incident.assigned_to] += 1
-        return counts
+        return {u: len(self.s.open_by_assignee.get(u, ())) for u in user_ids}
 
     async def last_assignee(self, company_id: str) -> str | None:
-        latest: tuple[datetime, str] | None = None
-        for incident in self.s.incidents.values():
-            if incident.company_id != company_id or incident.assigned_to is None:
-                continue
-            at = max(
-                (t.at for t in incident.timeline if t.kind == "assigned"),
-                default=incident.created_at,
-            )
-            if latest is None or at > latest[0]:
-                latest = (at, incident.assigned_to)
-        return latest[1] if latest else None
+        latest = self.s.last_assignee.get(company_id)
+        return None if latest is None else latest[1]
 
     async def list(self, query: IncidentQuery) -> Page[Incident]:
         q = query.q.lower() if query.q else None

@@ -77,13 +77,11 @@ async def ingest_webhook(services: Services, request: WebhookRequest) -> Webhook
     if len(request.body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
     now = services.clock.now()
-    company = await _authenticate(services, request)
+    company, secrets = await _authenticate(services, request)
     headers = await _throttle(services, company, request, now)
 
     replay_key = None
     if company.hmac_enabled:
-        async with services.uow() as uow:
-            secrets = await uow.companies.hmac_secrets(company.id)
         verified = verify_signature(secrets, request.body, request.headers, now)
         if not await services.replay_guard.remember(verified.replay_key, verified.expires_at, now):
             raise SignatureRejected("replay")
@@ -97,15 +95,17 @@ async def ingest_webhook(services: Services, request: WebhookRequest) -> Webhook
         raise
 
 
-async def _authenticate(services: Services, request: WebhookRequest) -> Company:
+async def _authenticate(services: Services, request: WebhookRequest) -> tuple[Company, list[str]]:
+    """The company owning the API key, and its HMAC secrets when it signs its webhooks."""
     api_key = request.query.get("api_key") or request.headers.get("x-api-key")
     if not api_key:
         raise AuthenticationFailed("Invalid or missing API key")
     async with services.uow() as uow:
         company = await uow.companies.by_api_key_hash(hash_api_key(api_key))
-    if company is None:
-        raise AuthenticationFailed("Invalid or missing API key")
-    return company
+        if company is None:
+            raise AuthenticationFailed("Invalid or missing API key")
+        secrets = await uow.companies.hmac_secrets(company.id) if company.hmac_enabled else []
+    return company, secrets
 
 
 async def _throttle(
@@ -143,39 +143,42 @@ async def _accept(
     headers: dict[str, str],
     now: datetime,
 ) -> WebhookOutcome:
-    delivery_id = _header_delivery_id(request)
-    if delivery_id is not None:
-        duplicate = await _duplicate(services, company, delivery_id, headers, now)
-        if duplicate is not None:
-            return duplicate
-    delivery = normalize(
-        request.body,
-        company_id=company.id,
-        received_at=now,
-        new_id=services.ids.new_id,
-        source=request.query.get("source"),
-        delivery_id=delivery_id,
-    )
-    if delivery.delivery_id and delivery_id is None:
-        duplicate = await _duplicate(services, company, delivery.delivery_id, headers, now)
-        if duplicate is not None:
-            return duplicate
+    header_id = _header_delivery_id(request)
     try:
+        # One transaction: the duplicate check and everything the delivery stores.
         async with services.uow() as uow:
-            result = await _store_delivery(services, uow, company, delivery, now)
+            if header_id is not None:
+                seen = await uow.deliveries.get(company.id, header_id, now)
+                if seen is not None:
+                    return _duplicate(seen, company, headers)
+            delivery = normalize(
+                request.body,
+                company_id=company.id,
+                received_at=now,
+                new_id=services.ids.new_id,
+                source=request.query.get("source"),
+                delivery_id=header_id,
+            )
+            if delivery.delivery_id and header_id is None:
+                seen = await uow.deliveries.get(company.id, delivery.delivery_id, now)
+                if seen is not None:
+                    return _duplicate(seen, company, headers)
+            incidents, remediations, events = await _store_delivery(
+                services, uow, company, delivery, now
+            )
             await uow.commit()
     except DuplicateDelivery:
         # Another request with the same delivery id committed first: answer as its duplicate.
-        duplicate = await _duplicate(services, company, delivery.delivery_id, headers, now)
-        if duplicate is None:  # pragma: no cover - the winner's record cannot vanish in between
+        async with services.uow() as uow:
+            seen = await uow.deliveries.get(company.id, delivery.delivery_id, now)
+        if seen is None:  # pragma: no cover - the winner's record cannot vanish in between
             raise
-        return duplicate
-    incidents, remediations, events = result
+        return _duplicate(seen, company, headers)
     for event in events:
         await services.events.publish(event)
     body: dict[str, Any] = {
         "alert_ids": [a.id for a in delivery.alerts],
-        "incident_ids": _unique(i.id for i in incidents),
+        "incident_ids": [i.id for i in incidents],
         "duplicate": False,
     }
     if delivery.subscription is not None:
@@ -195,17 +198,7 @@ async def _accept(
     )
 
 
-def _unique(ids: Any) -> list[str]:
-    return list(dict.fromkeys(ids))
-
-
-async def _duplicate(
-    services: Services, company: Company, delivery_id: str, headers: dict[str, str], now: datetime
-) -> WebhookOutcome | None:
-    async with services.uow() as uow:
-        record = await uow.deliveries.get(company.id, delivery_id, now)
-    if record is None:
-        return None
+def _duplicate(record: DeliveryRecord, company: Company, headers: dict[str, str]) -> WebhookOutcome:
     body = {
         "alert_ids": list(record.alert_ids),
         "incident_ids": list(record.incident_ids),

@@ -1,0 +1,57 @@
+"""What the HTTP app is given: the core's ports plus what only the web edge needs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import attrs
+from starlette.requests import Request
+
+from alertwhisperer_core.service import AuthPolicy, PasswordHasher, RemediationRequest, Services
+
+from ._metrics import Metrics
+
+__all__ = ["AppServices", "app_services"]
+
+
+async def _no_remediation(_requests: Sequence[RemediationRequest]) -> None:
+    # The remediation issue plugs the runbook executor in here.
+    return None
+
+
+async def _always_ready() -> None:
+    return None
+
+
+@attrs.frozen
+class AppServices:
+    """Everything ``create_app`` needs, assembled by a composition root (``bootstrap``).
+
+    ``startup`` runs when the server starts (before the first request: open connections,
+    create the first admin); ``ping`` raises when the store is unreachable (``/readyz``);
+    ``on_remediations`` runs after a webhook's unit of work committed, with the low-risk
+    runbooks cleared to run; ``close`` releases the store when the app shuts down.
+    """
+
+    services: Services
+    hasher: PasswordHasher
+    secret_key: bytes = attrs.field(repr=False)
+    public_url: str
+    auth_policy: AuthPolicy = attrs.field(factory=AuthPolicy)
+    metrics: Metrics = attrs.field(factory=Metrics)
+    ping: Callable[[], Awaitable[None]] = _always_ready
+    on_remediations: Callable[[Sequence[RemediationRequest]], Awaitable[None]] = _no_remediation
+    startup: Callable[[], Awaitable[None]] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when the public URL is HTTPS (a plain-HTTP dev server
+        could not set them otherwise)."""
+        return self.public_url.lower().startswith("https://")
+
+
+def app_services(request: Request) -> AppServices:
+    """The app's services, put in the request state by the lifespan."""
+    services: AppServices = request.state.services
+    return services

@@ -1,0 +1,234 @@
+"""Read side: alert and incident lists with filters, full-text ``q``, sorting and cursors.
+
+Incidents sort by priority, highest first, by default. A priority depends on ``now`` (age
+decay), so a priority-sorted list is computed at one instant, and the cursor of its next page
+carries that instant: later pages rank with the same clock and neither skip nor repeat items
+because time moved on. Ties go to the most recent activity, then to the id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from .._cursor import decode_cursor, encode_cursor
+from .._models import Alert, AlertStatus, Asset, Incident, IncidentStatus, Severity, User
+from .._rbac import Action
+from .._scoring import PriorityScore, priority_score, score_incident
+from ..errors import ValidationError
+from ..ports import AlertQuery, IncidentQuery, Page, UnitOfWork
+from ._access import narrow_companies
+from ._services import Services
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "SORTS",
+    "AlertFilter",
+    "IncidentFilter",
+    "IncidentView",
+    "check_limit",
+    "check_range",
+    "incident_view",
+    "list_alerts",
+    "list_incidents",
+]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+SORTS = ("priority", "recent")
+_SCAN_PAGE = 500
+
+
+def check_limit(limit: int) -> None:
+    """A page size is 1 to :data:`MAX_LIMIT`; anything else is a 422 naming ``limit``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError.for_field("limit", f"must be between 1 and {MAX_LIMIT}")
+
+
+def check_range(since: datetime | None, until: datetime | None) -> None:
+    """Time filters must be aware and in order; else a 422 naming the field."""
+    for field, value in (("since", since), ("until", until)):
+        if value is not None and value.utcoffset() is None:
+            raise ValidationError.for_field(field, "must include a time zone (e.g. Z)")
+    if since is not None and until is not None and since > until:
+        raise ValidationError.for_field("until", "must not be before since")
+
+
+@attrs.frozen
+class AlertFilter:
+    """Filters of ``GET /api/alerts``; times apply to the alert's event time."""
+
+    company_id: str | None = None
+    incident_id: str | None = None
+    severity: Severity | None = None
+    status: AlertStatus | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+@attrs.frozen
+class IncidentFilter:
+    """Filters of ``GET /api/incidents``; times apply to the incident's last event."""
+
+    company_id: str | None = None
+    status: IncidentStatus | None = None
+    severity: Severity | None = None
+    assigned_to: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: str = "priority"
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+@attrs.frozen
+class IncidentView:
+    """An incident as the API shows it: with its alert ids, its asset and its priority."""
+
+    incident: Incident
+    priority: PriorityScore
+    asset: Asset | None
+
+
+async def list_alerts(
+    services: Services, actor: User, query: AlertFilter
+) -> Page[tuple[Alert, str | None]]:
+    """One page of the alerts ``actor`` may see, newest first, with each alert's incident id."""
+    check_limit(query.limit)
+    check_range(query.since, query.until)
+    companies = narrow_companies(actor, Action.VIEW_ALERTS, query.company_id)
+    async with services.uow() as uow:
+        return await uow.alerts.list(
+            AlertQuery(
+                company_ids=companies,
+                incident_id=query.incident_id,
+                severity=query.severity,
+                status=query.status.value if query.status else None,
+                q=query.q or None,
+                since=query.since,
+                until=query.until,
+                cursor=query.cursor,
+                limit=query.limit,
+            )
+        )
+
+
+class _Assets:
+    """Asset lookups of one request, each (company, name) fetched once."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._cache: dict[tuple[str, str], Asset | None] = {}
+
+    async def get(self, incident: Incident) -> Asset | None:
+        key = (incident.company_id, incident.asset_name)
+        if key not in self._cache:
+            self._cache[key] = await self._uow.assets.by_name(*key)
+        return self._cache[key]
+
+
+async def incident_view(
+    uow: UnitOfWork, incident: Incident, now: datetime, asset: Asset | None
+) -> IncidentView:
+    """Fill in ``alert_ids`` and score ``incident`` at ``now``."""
+    alert_ids = tuple(await uow.alerts.ids_for_incident(incident.id))
+    filled = attrs.evolve(incident, alert_ids=alert_ids)
+    return IncidentView(filled, score_incident(incident, asset, now), asset)
+
+
+async def list_incidents(
+    services: Services, actor: User, query: IncidentFilter
+) -> Page[IncidentView]:
+    """One page of the incidents ``actor`` may see (pending groups and merged halves excluded)."""
+    check_limit(query.limit)
+    check_range(query.since, query.until)
+    if query.sort not in SORTS:
+        raise ValidationError.for_field("sort", f"must be one of {', '.join(SORTS)}")
+    companies = narrow_companies(actor, Action.VIEW_INCIDENTS, query.company_id)
+    base = IncidentQuery(
+        company_ids=companies,
+        status=query.status,
+        severity=query.severity,
+        assigned_to=query.assigned_to,
+        q=query.q or None,
+        since=query.since,
+        until=query.until,
+    )
+    async with services.uow() as uow:
+        assets = _Assets(uow)
+        if query.sort == "recent":
+            now = services.clock.now()
+            page = await uow.incidents.list(
+                attrs.evolve(base, cursor=query.cursor, limit=query.limit)
+            )
+            views = [await incident_view(uow, i, now, await assets.get(i)) for i in page.items]
+            return Page(tuple(views), page.next_cursor)
+        return await _by_priority(uow, assets, base, query, services.clock.now())
+
+
+async def _everything(uow: UnitOfWork, base: IncidentQuery) -> list[Incident]:
+    found: list[Incident] = []
+    cursor: str | None = None
+    while True:
+        page = await uow.incidents.list(attrs.evolve(base, cursor=cursor, limit=_SCAN_PAGE))
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+async def _by_priority(
+    uow: UnitOfWork, assets: _Assets, base: IncidentQuery, query: IncidentFilter, now: datetime
+) -> Page[IncidentView]:
+    after: tuple[int, int, str] | None = None
+    if query.cursor is not None:
+        at, score, last, ident = decode_cursor(query.cursor, 4)
+        if not (
+            isinstance(at, str)
+            and isinstance(score, int)
+            and isinstance(last, int)
+            and isinstance(ident, str)
+        ):
+            raise ValidationError.for_field("cursor", "is not a cursor this server issued")
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            raise ValidationError.for_field(
+                "cursor", "is not a cursor this server issued"
+            ) from None
+        after = (-score, -last, ident)
+    ranked: list[tuple[tuple[int, int, str], Incident]] = []
+    for incident in await _everything(uow, base):
+        asset = await assets.get(incident)
+        score = priority_score(
+            severity=incident.severity,
+            asset_is_critical=asset is not None and asset.is_critical,
+            alert_count=max(1, incident.alert_count),
+            tool_source_count=len(incident.tool_sources),
+            opened_at=incident.created_at,
+            now=now,
+        )
+        key = (-score, -_micros(incident.last_event_at), incident.id)
+        if after is None or key > after:
+            ranked.append((key, incident))
+    ranked.sort(key=lambda pair: pair[0])
+    chosen = ranked[: query.limit]
+    views = [await incident_view(uow, i, now, await assets.get(i)) for _, i in chosen]
+    next_cursor = None
+    if len(ranked) > query.limit and chosen:
+        (neg_score, neg_last, ident), _ = chosen[-1]
+        next_cursor = encode_cursor(now.isoformat(), -neg_score, -neg_last, ident)
+    return Page(tuple(views), next_cursor)
