@@ -218,9 +218,15 @@ class _Batch:
         self.remediations: list[RemediationRequest] = []
         self.order: list[str] = []  # ids of the incidents the alerts joined, for the response
         self.last_assignee: str | None = None
+        self.by_key: dict[str, set[str]] = {}
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
+        self.by_key.setdefault(incident.key, set()).add(incident.id)
+
+    def of_key(self, key: str) -> list[Incident]:
+        """Incidents of ``key`` this delivery already changed (newer than the stored copies)."""
+        return [self.incidents[i] for i in self.by_key.get(key, ())]
 
 
 async def _store_delivery(
@@ -302,14 +308,9 @@ async def _correlate(
         stored = await uow.incidents.open_sessions(company.id, key, lo, hi)
         # Incidents this batch already changed are newer than the stored copies.
         merged = {i.id: batch.incidents.get(i.id, i) for i in stored}
-        for pending in batch.incidents.values():
-            if (
-                pending.key == key
-                and pending.is_open
-                and pending.last_event_at >= lo
-                and pending.first_event_at <= hi
-            ):
-                merged[pending.id] = pending
+        for changed in batch.of_key(key):
+            if changed.is_open and changed.last_event_at >= lo and changed.first_event_at <= hi:
+                merged[changed.id] = changed
         candidates = sorted(
             (i for i in merged.values() if i.is_open), key=lambda i: (i.first_event_at, i.id)
         )
@@ -355,9 +356,7 @@ async def _resolve(
 ) -> Incident | None:
     stored = await uow.incidents.open_for_key(company.id, key)
     current = {i.id: batch.incidents.get(i.id, i) for i in stored}
-    for pending in batch.incidents.values():
-        if pending.key == key:
-            current[pending.id] = pending
+    current.update((i.id, i) for i in batch.of_key(key))
     matching = sorted(
         (i for i in current.values() if resolves(alert, i)), key=lambda i: (i.first_event_at, i.id)
     )
