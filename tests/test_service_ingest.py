@@ -387,3 +387,51 @@ async def test_sns_subscription_confirmation_is_recorded_not_fetched() -> None:
     assert outcome.body["alert_ids"] == []
     assert outcome.body["subscription"]["confirm_url"].startswith("https://sns.")
     assert [e.action for e in world.store.audit] == ["sns_subscription_received"]
+
+
+class _ConflictingStore:
+    """Wraps a store so the first ``conflicts`` storing units of work lose a race at commit."""
+
+    def __init__(self, store, conflicts: int) -> None:  # type: ignore[no-untyped-def]
+        self.store = store
+        self.conflicts = conflicts
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        uow = self.store()
+        outer = self
+
+        class Conflicting(type(uow)):  # type: ignore[misc]
+            async def commit(self) -> None:
+                if outer.conflicts > 0:
+                    outer.conflicts -= 1
+                    from alertwhisperer_core.ports import TransientConflict
+
+                    raise TransientConflict("write conflict")
+                await super().commit()
+
+        uow.__class__ = Conflicting
+        return uow
+
+
+async def test_a_unit_of_work_that_loses_a_race_is_retried() -> None:
+    import attrs
+
+    world = make_world()
+    await world.add_company()
+    world.services = attrs.evolve(world.services, uow=_ConflictingStore(world.store, 2))
+    outcome = await world.post(generic(at=T0))
+    assert outcome.status == 202
+    assert await world.counts() == (1, 1)
+
+
+async def test_endless_conflicts_give_up_and_store_nothing() -> None:
+    import attrs
+
+    from alertwhisperer_core.ports import TransientConflict
+
+    world = make_world()
+    await world.add_company()
+    world.services = attrs.evolve(world.services, uow=_ConflictingStore(world.store, 100))
+    with pytest.raises(TransientConflict):
+        await world.post(generic(at=T0))
+    assert await world.counts() == (0, 0)

@@ -48,6 +48,7 @@ __all__ = [
     "CompanyRepository",
     "DeliveryRepository",
     "DuplicateDelivery",
+    "TransientConflict",
     "Event",
     "EventBus",
     "IdSource",
@@ -135,6 +136,14 @@ class DuplicateDelivery(Exception):
 
     Stores enforce uniqueness themselves (a unique index), so two processes racing with the
     same delivery cannot both store it.
+    """
+
+
+class TransientConflict(Exception):
+    """Raised by a store when a unit of work lost a race it can win on a retry.
+
+    MongoDB aborts a transaction on a write conflict instead of waiting; PostgreSQL may report a
+    serialization failure or deadlock. The use case rolls back and runs the unit of work again.
     """
 
 

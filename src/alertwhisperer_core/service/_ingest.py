@@ -42,13 +42,14 @@ from ..errors import (
     ValidationError,
 )
 from ..normalize import Delivery, normalize, sniff_sender
-from ..ports import DuplicateDelivery, Event, UnitOfWork
+from ..ports import DuplicateDelivery, Event, TransientConflict, UnitOfWork
 from ._services import RemediationRequest, Services
 
 __all__ = ["MAX_BODY_BYTES", "WebhookOutcome", "WebhookRequest", "ingest_webhook"]
 
 MAX_BODY_BYTES = 1024 * 1024
 _MAX_DELIVERY_ID = 256
+_CONFLICT_ATTEMPTS = 8
 SYSTEM_USER = "system"
 
 
@@ -144,6 +145,24 @@ async def _accept(
     now: datetime,
 ) -> WebhookOutcome:
     header_id = _header_delivery_id(request)
+    for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+        try:
+            return await _accept_once(services, company, request, header_id, headers, now)
+        except TransientConflict:
+            # Nothing was committed; another process touched the same key first. Go again.
+            if attempt == _CONFLICT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _accept_once(
+    services: Services,
+    company: Company,
+    request: WebhookRequest,
+    header_id: str | None,
+    headers: dict[str, str],
+    now: datetime,
+) -> WebhookOutcome:
     try:
         # One transaction: the duplicate check and everything the delivery stores.
         async with services.uow() as uow:
