@@ -187,3 +187,19 @@ def test_every_fixture_source_is_accepted(api: Api) -> None:
         payload = (FIXTURES / name).read_bytes()
         response = api.client.post(_url(api), content=payload)
         assert response.status_code == 202, (name, response.text)
+
+
+def test_a_delivery_that_keeps_losing_races_is_503_with_retry_after(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alertwhisperer_adapters.http import _webhooks
+    from alertwhisperer_core.ports import TransientConflict
+
+    async def always_conflicting(*_args: object, **_kwargs: object) -> None:
+        raise TransientConflict("write conflict")
+
+    monkeypatch.setattr(_webhooks, "ingest_webhook", always_conflicting)
+    response = api.client.post(_url(api), json=ALERT)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json() == {"detail": "Busy: please retry", "errors": []}

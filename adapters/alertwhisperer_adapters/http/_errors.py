@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from alertwhisperer_core import AlertWhispererError, AuthenticationFailed, RateLimited
+from alertwhisperer_core.ports import TransientConflict
 
 from ._io import json_response
 from ._views import ErrorOut, RateLimitedOut
@@ -64,6 +65,11 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, str(exc.detail), None, exc.headers)
 
 
+async def _transient(_request: Request, _exc: Exception) -> Response:
+    # Lost every retry of a race on one key: a 503 makes every sender try again later.
+    return error_response(503, "Busy: please retry", None, {"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.error(
         "unhandled error on %s %s",
@@ -76,6 +82,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS: Mapping[Any, Any] = {
     AlertWhispererError: _core_error,
+    TransientConflict: _transient,
     HTTPException: _http_error,
     Exception: _unexpected,
 }
