@@ -1,0 +1,316 @@
+"""Alert and incident repositories: the correlation hot path.
+
+Open incidents of a key read under that key's lock cannot change behind the unit of work's
+back (PostgreSQL: the advisory lock; SQLite: the database write lock), so they are kept for
+the rest of the transaction with this unit of work's own writes laid over them: a batch that
+touches a key several times reads it once, and absorbing an alert into a candidate does not
+read the candidate again.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, cast, column, func, or_, select
+
+from alertwhisperer_core import Alert, Incident, IncidentStatus
+from alertwhisperer_core._cursor import encode_cursor
+from alertwhisperer_core.ports import AlertQuery, IncidentQuery, Page
+
+from . import _mapping as m
+from . import _schema as s
+from ._dialects import key_lock_id
+from ._fast import Prepared
+from ._queries import after_cursor, param, row_limit, visible, within
+from ._types import Identifier, UtcDateTime
+
+if TYPE_CHECKING:
+    from ._uow import SqlUnitOfWork
+
+__all__ = ["SqlAlerts", "SqlIncidents"]
+
+_AL = s.alerts.c
+_ALERT = Prepared(select(*m.ALERT_COLUMNS).where(_AL.id == param("id")))
+_ALERT_IDS_OF = Prepared(
+    select(_AL.id).where(_AL.incident_id == param("incident_id")).order_by(_AL.member_seq)
+)
+
+
+class SqlAlerts:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    async def add(self, alert: Alert, incident_id: str | None) -> None:
+        self.uow.buffer_alert(m.alert_row(alert, incident_id))
+
+    async def reassign(self, from_incident_id: str, to_incident_id: str) -> None:
+        moved = await self.ids_for_incident(from_incident_id)
+        if moved:
+            await self.uow.run_many(
+                self.uow.dialect.renumber_member,
+                [{"to_id": to_incident_id, "alert_id": alert_id} for alert_id in moved],
+            )
+
+    async def get(self, alert_id: str) -> tuple[Alert, str | None] | None:
+        await self.uow.flush_alerts()
+        rows = await self.uow.rows(_ALERT, {"id": alert_id})
+        return m.alert_from_row(rows[0]) if rows else None
+
+    async def ids_for_incident(self, incident_id: str) -> builtins.list[str]:
+        await self.uow.flush_alerts()
+        rows = await self.uow.rows(_ALERT_IDS_OF, {"incident_id": incident_id})
+        return [row[0] for row in rows]
+
+    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
+        await self.uow.flush_alerts()
+        d = self.uow.dialect
+        where: builtins.list[Any] = [visible(_AL.company_id, query.company_ids)]
+        if query.incident_id is not None:
+            where.append(_AL.incident_id == query.incident_id)
+        if query.severity is not None:
+            where.append(_AL.severity == query.severity.value)
+        if query.status is not None:
+            where.append(_AL.status == str(query.status))
+        where += within(_AL.event_time, query.since, query.until)
+        if query.q:
+            q = query.q.lower()
+            where.append(or_(d.contains(_AL.message, q), d.contains(_AL.signature, q)))
+        after = after_cursor(query.cursor, _AL.received_at, _AL.id)
+        if after is not None:
+            where.append(after)
+        limit = row_limit(query.limit)
+        stmt = (
+            select(*m.ALERT_COLUMNS)
+            .where(*where)
+            .order_by(_AL.received_at.desc(), _AL.id.desc())
+            .limit(limit + 1)
+        )
+        rows = [m.alert_from_row(r) for r in (await self.uow.execute(stmt)).all()]
+        page = rows[:limit]
+        cursor = None
+        if len(rows) > limit and page:
+            last = page[-1][0]
+            cursor = encode_cursor(last.received_at.isoformat(), last.id)
+        return Page(tuple(page), cursor)
+
+    async def count(
+        self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
+    ) -> int:
+        await self.uow.flush_alerts()
+        stmt = (
+            select(func.count())
+            .select_from(s.alerts)
+            .where(visible(_AL.company_id, company_ids), *within(_AL.event_time, since, until))
+        )
+        return int((await self.uow.execute(stmt)).scalar_one())
+
+
+_I = s.incidents.c
+_INCIDENT = Prepared(select(*m.INCIDENT_COLUMNS).where(_I.id == param("id")))
+_OPEN_FOR_KEY = Prepared(
+    select(*m.INCIDENT_COLUMNS)
+    .where(_I.company_id == param("c"), _I.key == param("key"), _I.is_open)
+    .order_by(_I.first_event_at, _I.id)
+)
+# PostgreSQL: lock the key and read its open incidents in one round trip (see migration).
+_LOCKED = func.aw_lock_open_incidents(
+    cast(param("lock_id"), BigInteger),
+    param("c", Identifier),
+    param("key", Identifier),
+    param("lo", UtcDateTime()),
+    param("hi", UtcDateTime()),
+).table_valued(*(column(c.name, c.type) for c in m.INCIDENT_COLUMNS))
+_LOCK_AND_READ = Prepared(select(*_LOCKED.c))
+_OPEN_IN_RANGE = Prepared(
+    select(*m.INCIDENT_COLUMNS).where(
+        _I.company_id == param("c"),
+        _I.key == param("key"),
+        _I.is_open,
+        _I.first_event_at <= param("hi", UtcDateTime()),
+        _I.last_event_at >= param("lo", UtcDateTime()),
+    )
+)
+# A read for one alert also covers this much time on either side, so the other alerts of a
+# batch (close in time) are answered from it.
+_MARGIN = timedelta(hours=1)
+_LAST_ASSIGNEE = Prepared(
+    select(_I.assigned_to)
+    .where(_I.company_id == param("c"), _I.assigned_to.is_not(None))
+    .order_by(_I.last_assigned_at.desc(), _I.seq)
+    .limit(1)
+)
+
+
+def _by_start(incidents: Iterable[Incident]) -> builtins.list[Incident]:
+    return sorted(incidents, key=lambda i: (i.first_event_at, i.id))
+
+
+class _Known:
+    """The stored open incidents of a key with ``last >= lo`` and ``first <= hi`` (None:
+    unbounded), read under the key's lock."""
+
+    __slots__ = ("hi", "incidents", "lo")
+
+    def __init__(self, lo: datetime | None, hi: datetime | None, found: list[Incident]) -> None:
+        self.lo, self.hi = lo, hi
+        self.incidents = {i.id: i for i in found}
+
+    def covers(self, lo: datetime | None, hi: datetime | None) -> bool:
+        return (self.lo is None or (lo is not None and self.lo <= lo)) and (
+            self.hi is None or (hi is not None and hi <= self.hi)
+        )
+
+
+class SqlIncidents:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+        # This transaction's writes, newest version of each (flushed or not).
+        self._written: dict[str, Incident] = {}
+        # (company, key) → what is known of its stored open incidents (read under its lock).
+        self._known: dict[tuple[str, str], _Known] = {}
+
+    def forget(self) -> None:
+        """Drop what was read or written: the transaction ended (locks released)."""
+        self._written.clear()
+        self._known.clear()
+
+    def _overlay(self, company_id: str, key: str, stored: Iterable[Incident]) -> list[Incident]:
+        """``stored`` open incidents of the key with this transaction's writes laid over,
+        oldest first."""
+        current = {i.id: self._written.get(i.id, i) for i in stored}
+        for incident in self._written.values():
+            if incident.company_id == company_id and incident.key == key:
+                current[incident.id] = incident
+        return _by_start(i for i in current.values() if i.is_open)
+
+    async def get(self, incident_id: str) -> Incident | None:
+        written = self._written.get(incident_id)
+        if written is not None:
+            return written
+        for known in self._known.values():
+            found = known.incidents.get(incident_id)
+            if found is not None:
+                return found
+        rows = await self.uow.rows(_INCIDENT, {"id": incident_id})
+        return m.incident_from_row(rows[0]) if rows else None
+
+    async def add(self, incident: Incident) -> None:
+        self._write(incident)
+
+    async def update(self, incident: Incident) -> None:
+        self._write(incident)
+
+    def _write(self, incident: Incident) -> None:
+        self.uow.buffer_incident(m.incident_row(incident))
+        self._written[incident.id] = incident
+
+    async def lock_key(self, company_id: str, key: str) -> None:
+        await self.uow.lock_key(key_lock_id(company_id, key))
+
+    async def _stored_open(
+        self, company_id: str, key: str, lo: datetime | None, hi: datetime | None
+    ) -> list[Incident]:
+        """Stored open incidents of the key overlapping [lo, hi] (at least), remembered
+        while the key's lock is held."""
+        known = self._known.get((company_id, key))
+        if known is not None and known.covers(lo, hi):
+            return list(known.incidents.values())
+        lock_id = key_lock_id(company_id, key)
+        held = self.uow.holds_key(lock_id)
+        if held and lo is not None and hi is not None:
+            lo, hi = lo - _MARGIN, hi + _MARGIN
+        params = {"c": company_id, "key": key, "lo": lo, "hi": hi}
+        if self.uow.take_pending_lock(lock_id):
+            await self.uow.send_locks_before(lock_id)
+            rows = await self.uow.rows(_LOCK_AND_READ, {**params, "lock_id": lock_id})
+        elif lo is None or hi is None:
+            rows = await self.uow.rows(_OPEN_FOR_KEY, params)
+        else:
+            rows = await self.uow.rows(_OPEN_IN_RANGE, params)
+        found = [m.incident_from_row(r) for r in rows]
+        if held:
+            self._known[(company_id, key)] = _Known(lo, hi, found)
+        return found
+
+    async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
+        stored = await self._stored_open(company_id, key, None, None)
+        return self._overlay(company_id, key, stored)
+
+    async def open_sessions(
+        self, company_id: str, key: str, lo: datetime, hi: datetime
+    ) -> builtins.list[Incident]:
+        stored = await self._stored_open(company_id, key, lo, hi)
+        return [
+            i
+            for i in self._overlay(company_id, key, stored)
+            if i.last_event_at >= lo and i.first_event_at <= hi
+        ]
+
+    async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
+        counts = dict.fromkeys(user_ids, 0)
+        if not counts:
+            return counts
+        await self.uow.flush_incidents()
+        stmt = (
+            select(_I.assigned_to, func.count())
+            .where(_I.is_open, _I.assigned_to.in_(builtins.list(counts)))
+            .group_by(_I.assigned_to)
+        )
+        for user_id, n in (await self.uow.execute(stmt)).all():
+            counts[user_id] = int(n)
+        return counts
+
+    async def last_assignee(self, company_id: str) -> str | None:
+        await self.uow.flush_incidents()
+        rows = await self.uow.rows(_LAST_ASSIGNEE, {"c": company_id})
+        return rows[0][0] if rows else None
+
+    async def list(self, query: IncidentQuery) -> Page[Incident]:
+        await self.uow.flush_incidents()
+        d = self.uow.dialect
+        where: builtins.list[Any] = [
+            visible(_I.company_id, query.company_ids),
+            _I.merged_into.is_(None),
+        ]
+        if not query.include_pending:
+            where.append(_I.status != IncidentStatus.PENDING.value)
+        if query.status is not None:
+            where.append(_I.status == query.status.value)
+        if query.severity is not None:
+            where.append(_I.severity == query.severity.value)
+        if query.assigned_to is not None:
+            where.append(_I.assigned_to == query.assigned_to)
+        where += within(_I.last_event_at, query.since, query.until)
+        if query.q:
+            q = query.q.lower()
+            where.append(or_(d.contains(_I.signature, q), d.contains(_I.asset_name, q)))
+        after = after_cursor(query.cursor, _I.last_event_at, _I.id)
+        if after is not None:
+            where.append(after)
+        limit = row_limit(query.limit)
+        stmt = (
+            select(*m.INCIDENT_COLUMNS)
+            .where(*where)
+            .order_by(_I.last_event_at.desc(), _I.id.desc())
+            .limit(limit + 1)
+        )
+        rows = [m.incident_from_row(r) for r in (await self.uow.execute(stmt)).all()]
+        page = rows[:limit]
+        cursor = None
+        if len(rows) > limit and page:
+            cursor = encode_cursor(page[-1].last_event_at.isoformat(), page[-1].id)
+        return Page(tuple(page), cursor)
+
+    async def all_in_period(
+        self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
+    ) -> builtins.list[Incident]:
+        await self.uow.flush_incidents()
+        stmt = (
+            select(*m.INCIDENT_COLUMNS)
+            .where(visible(_I.company_id, company_ids), *within(_I.first_event_at, since, until))
+            .order_by(_I.seq)
+        )
+        return [m.incident_from_row(r) for r in (await self.uow.execute(stmt)).all()]

@@ -1,0 +1,415 @@
+"""One database transaction behind the core's :class:`~alertwhisperer_core.ports.UnitOfWork`.
+
+Statements are SQLAlchemy Core, compiled once per dialect (:mod:`._fast`) and run through the
+driver's own connection; the transaction is driven here, explicitly:
+
+- It begins at the first write or key lock, not before: reads before that run outside a
+  transaction, which under READ COMMITTED (PostgreSQL) and WAL (SQLite) sees exactly what a
+  read inside one would, and saves a read-only unit of work its BEGIN and ROLLBACK.
+- SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock up front, so two writers never
+  both hold a read snapshot and then deadlock upgrading it. The store's in-process lock
+  serializes this process's units of work (one connection, no polling on ``busy_timeout``);
+  other processes wait on ``busy_timeout``.
+- PostgreSQL: ``READ COMMITTED`` plus transaction-scoped advisory locks per (company, key),
+  taken by :meth:`IncidentRepository.lock_key`, serialize correlation of one key. A lock is
+  taken by the next read of the key's incidents itself (one round trip for both), or before
+  any other statement, so it is always held before anything that depends on it runs.
+- Writes nothing reads back before the end of the unit of work (new alerts, incident upserts,
+  audit entries) are buffered and sent as one ``executemany`` per table before the next read
+  of that table, or at commit: a 100-alert batch is a handful of statements, not hundreds.
+- Leaving the block without :meth:`commit` rolls back. Nothing is written outside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy import Executable
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ._auth import SqlLoginAttempts, SqlTokens
+from ._executions import SqlExecutions
+from ._fast import Compiled, Prepared
+from ._repositories import (
+    SqlAlerts,
+    SqlApprovals,
+    SqlAssets,
+    SqlAudit,
+    SqlCompanies,
+    SqlDeliveries,
+    SqlIncidents,
+    SqlRunbooks,
+    SqlUsers,
+)
+
+if TYPE_CHECKING:
+    from ._store import SqlStore
+
+__all__ = ["Result", "SqlUnitOfWork"]
+
+
+class Result:
+    """The rows of one statement (fetched at once) and how many rows it changed."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Sequence[Any]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def all(self) -> list[Sequence[Any]]:
+        return self._rows
+
+    def first(self) -> Sequence[Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        (row,) = self._rows
+        return row[0]
+
+
+@contextmanager
+def _driver_errors(dbapi_error: type[Exception], sql: str, params: Any) -> Iterator[None]:
+    """Raise driver errors as SQLAlchemy's (``IntegrityError``, ``OperationalError``, …)
+    whatever the driver, the way SQLAlchemy itself would; ``.orig`` keeps the driver's."""
+    try:
+        yield
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, params, error, dbapi_error) from error
+
+
+class SqlUnitOfWork:
+    """A transaction over every repository; use as ``async with store() as uow``."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.dialect = store.dialect
+        self._sqlite = store.dialect.is_sqlite
+        self._sa_conn: AsyncConnection | None = None
+        self._raw: Any = None  # sqlite3.Connection or psycopg.AsyncConnection
+        self._in_tx = False
+        self.locked_keys: set[int] = set()
+        # PostgreSQL key locks not sent yet: the next read of that key takes the lock itself
+        # (aw_lock_open_incidents); any other statement first sends them, in order.
+        self._pending_locks: dict[int, None] = {}
+        self._pending_alerts: list[dict[str, Any]] = []
+        # Latest row per incident id; a dict keeps first-write order, which is insertion order.
+        self._pending_incidents: dict[str, dict[str, Any]] = {}
+        self._pending_audit: list[dict[str, Any]] = []
+        self._deliveries_pending = 0
+        self._deliveries_committed = 0
+        self._latest_delivery: datetime | None = None
+        # Reads remembered for this transaction: (table, ...) → rows (see _Repo._memo).
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        self._dirty: set[str] = set()
+        self._version_checked = False
+        self.companies = SqlCompanies(self)
+        self.assets = SqlAssets(self)
+        self.alerts = SqlAlerts(self)
+        self.incidents = SqlIncidents(self)
+        self.deliveries = SqlDeliveries(self)
+        self.users = SqlUsers(self)
+        self.runbooks = SqlRunbooks(self)
+        self.approvals = SqlApprovals(self)
+        self.executions = SqlExecutions(self)
+        self.audit = SqlAudit(self)
+        self.tokens = SqlTokens(self)
+        self.login_attempts = SqlLoginAttempts(self)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            await self._release(broken=isinstance(exc, asyncio.CancelledError))
+        if self._deliveries_committed and self._latest_delivery is not None:
+            await self.store.note_deliveries(self._deliveries_committed, self._latest_delivery)
+
+    # --- the connection ---------------------------------------------------------------------
+
+    async def _connect(self) -> Any:
+        if self._raw is None:
+            if self._sqlite:
+                await self.store.acquire_sqlite()
+                raw = self.store.sqlite_connection
+                if raw.in_transaction:
+                    # Left open by a unit of work whose rollback failed: start clean.
+                    raw.execute("ROLLBACK")
+                self._raw = raw
+            else:
+                conn = await self.store.async_engine().connect()
+                self._sa_conn = conn
+                try:
+                    self._raw = (await conn.get_raw_connection()).driver_connection
+                except BaseException:
+                    await self._release()
+                    raise
+        return self._raw
+
+    async def _release(self, *, broken: bool = False) -> None:
+        raw, conn = self._raw, self._sa_conn
+        self._raw, self._sa_conn = None, None
+        if conn is not None:
+            if broken:
+                # Cancelled mid-statement: the connection's state is unknown, so drop it.
+                await conn.invalidate()
+            await conn.close()
+        elif raw is not None and self._sqlite:
+            self.store.release_sqlite()
+
+    async def _begin(self) -> None:
+        raw = await self._connect()
+        if self._sqlite:
+            await self._begin_immediate(raw)
+        else:
+            with self._errors("BEGIN"):
+                await raw.execute("BEGIN")
+        self._in_tx = True
+
+    async def _begin_immediate(self, raw: Any) -> None:
+        """``BEGIN IMMEDIATE``, waiting for another process's write lock without blocking the
+        event loop: SQLite's own wait (``busy_timeout``) is kept short, and retried here."""
+        waited = 0.0
+        delay = 0.002
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except self.store.dbapi_error as error:
+                busy = "locked" in str(error) or "busy" in str(error)
+                if not busy or waited >= self.store.sqlite_lock_wait:
+                    raise DBAPIError.instance(
+                        "BEGIN IMMEDIATE", None, error, type(error)
+                    ) from error
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.1)
+
+    def _errors(self, sql: str, params: Any = None) -> Any:
+        return _driver_errors(self.store.dbapi_error, sql, params)
+
+    # --- statements ---------------------------------------------------------------------------
+
+    def _compiled(self, statement: Prepared | Executable) -> Compiled:
+        dialect = self.store.sa_dialect
+        if isinstance(statement, Prepared):
+            return statement.compiled(dialect)
+        return Compiled(statement, dialect)
+
+    async def execute(
+        self, statement: Prepared | Executable, params: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Run one statement (compiled here unless prepared); its rows, fetched."""
+        compiled = self._compiled(statement)
+        if not compiled.reads and not self._in_tx:
+            await self._begin()
+        if self._pending_locks:
+            await self._send_locks()
+        raw = self._raw if self._raw is not None else await self._connect()
+        driver_params = compiled.params(params or {})
+        try:
+            if self._sqlite:
+                cursor = raw.execute(compiled.sql, driver_params)
+                if cursor.description:  # cheap in sqlite3, and right for PRAGMA too
+                    return Result([compiled.row(r) for r in cursor.fetchall()], cursor.rowcount)
+                return Result([], cursor.rowcount)
+            cursor = await raw.execute(compiled.sql, driver_params)
+            rows = await cursor.fetchall() if compiled.returns_rows else []
+            return Result(rows, cursor.rowcount)
+        except self.store.dbapi_error as error:
+            raise DBAPIError.instance(compiled.sql, driver_params, error, type(error)) from error
+
+    async def rows(
+        self, statement: Prepared | Executable, params: Mapping[str, Any] | None = None
+    ) -> list[Sequence[Any]]:
+        """The rows of one statement (empty for one without a result)."""
+        return (await self.execute(statement, params)).all()
+
+    async def run_many(self, prepared: Prepared, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run a prepared write once per parameter set (an ``executemany``)."""
+        if not params:
+            return
+        if not self._in_tx:
+            await self._begin()
+        if self._pending_locks:
+            await self._send_locks()
+        compiled = prepared.compiled(self.store.sa_dialect)
+        batch = [compiled.params(p) for p in params]
+        with self._errors(compiled.sql, batch):
+            if self._sqlite:
+                self._raw.executemany(compiled.sql, batch)
+                return
+            async with self._raw.cursor() as cursor:
+                await cursor.executemany(compiled.sql, batch)
+
+    # --- key locks ---------------------------------------------------------------------------
+
+    async def lock_key(self, lock_id: int) -> None:
+        """Hold the advisory lock ``lock_id`` until the transaction ends (PostgreSQL).
+
+        The lock is taken before the next statement runs, and by the next read of the key's
+        incidents itself when that comes first. SQLite has one writer at a time: beginning the
+        transaction (``BEGIN IMMEDIATE``) already holds the whole database's write lock.
+        """
+        if lock_id in self.locked_keys:
+            return
+        if not self._in_tx:
+            await self._begin()
+        self.locked_keys.add(lock_id)
+        if not self._sqlite:
+            self._pending_locks[lock_id] = None
+
+    def take_pending_lock(self, lock_id: int) -> bool:
+        """Claim the sending of ``lock_id`` for a statement that takes the lock itself;
+        locks requested before it are sent first, so locks are taken in request order."""
+        if lock_id not in self._pending_locks:
+            return False
+        del self._pending_locks[lock_id]
+        return True
+
+    async def send_locks_before(self, lock_id: int) -> None:
+        """Send the pending locks requested before ``lock_id``."""
+        earlier = []
+        for pending in self._pending_locks:
+            if pending == lock_id:
+                break
+            earlier.append(pending)
+        for pending in earlier:
+            del self._pending_locks[pending]
+            await self._lock_now(pending)
+
+    async def _send_locks(self) -> None:
+        while self._pending_locks:
+            lock_id = next(iter(self._pending_locks))
+            del self._pending_locks[lock_id]
+            await self._lock_now(lock_id)
+
+    async def _lock_now(self, lock_id: int) -> None:
+        compiled = self.dialect.lock_key.compiled(self.store.sa_dialect)
+        params = {"lock_id": lock_id}
+        with self._errors(compiled.sql, params):
+            await self._raw.execute(compiled.sql, params)
+
+    def holds_key(self, lock_id: int) -> bool:
+        """Whether reads of this key are stable for the rest of the transaction."""
+        if self._sqlite:
+            return self._in_tx
+        return lock_id in self.locked_keys
+
+    # --- buffered writes ----------------------------------------------------------------------
+
+    def buffer_alert(self, row: dict[str, Any]) -> None:
+        self._pending_alerts.append(row)
+
+    def buffer_incident(self, row: dict[str, Any]) -> None:
+        self._pending_incidents[row["id"]] = row
+
+    def buffer_audit(self, row: dict[str, Any]) -> None:
+        self._pending_audit.append(row)
+
+    async def flush_alerts(self) -> None:
+        if self._pending_alerts:
+            rows, self._pending_alerts = self._pending_alerts, []
+            await self.run_many(self.dialect.insert_alert, rows)
+
+    async def flush_incidents(self) -> None:
+        if self._pending_incidents:
+            rows = list(self._pending_incidents.values())
+            self._pending_incidents = {}
+            await self.run_many(self.dialect.upsert_incident, rows)
+
+    async def flush_audit(self) -> None:
+        if self._pending_audit:
+            rows, self._pending_audit = self._pending_audit, []
+            await self.run_many(self.dialect.insert_audit, rows)
+
+    async def flush(self) -> None:
+        await self.flush_incidents()
+        await self.flush_alerts()
+        await self.flush_audit()
+
+    # --- the transaction -----------------------------------------------------------------------
+
+    def note_delivery(self, at: datetime) -> None:
+        """Count a delivery id recorded at ``at`` (for the opportunistic purge)."""
+        self._deliveries_pending += 1
+        if self._latest_delivery is None or at > self._latest_delivery:
+            self._latest_delivery = at
+
+    async def commit(self) -> None:
+        """Make everything written so far durable, atomically."""
+        await self.flush()
+        if self._pending_locks:
+            await self._send_locks()
+        if self._in_tx:
+            self._in_tx = False
+            with self._errors("COMMIT"):
+                if self._sqlite:
+                    self._raw.execute("COMMIT")
+                else:
+                    await self._raw.execute("COMMIT")
+        self._after_transaction()
+        self._deliveries_committed += self._deliveries_pending
+        self._deliveries_pending = 0
+
+    async def rollback(self) -> None:
+        """Forget everything written since the last commit."""
+        self._pending_alerts.clear()
+        self._pending_incidents.clear()
+        self._pending_audit.clear()
+        self._deliveries_pending = 0
+        self._after_transaction()
+        if self._in_tx:
+            self._in_tx = False
+            with self._errors("ROLLBACK"):
+                if self._sqlite:
+                    self._raw.execute("ROLLBACK")
+                else:
+                    await self._raw.execute("ROLLBACK")
+
+    async def read_cache(self, table: str) -> dict[tuple[Any, ...], Any]:
+        """Where reads of ``table`` are remembered.
+
+        SQLite: the store's cache, shared by this process's units of work. They run one at a
+        time on the process's one connection, and ``PRAGMA data_version`` on that connection
+        changes exactly when another connection (another process) commits, which clears the
+        cache; this process's own writes clear the written table's entries. A table this
+        unit of work has written is read from the database (its own writes) and not cached.
+        PostgreSQL: this unit of work's own memo (other processes write without telling).
+        """
+        if not self._sqlite or table in self._dirty:
+            return self.memo
+        if not self._version_checked:
+            raw = await self._connect()
+            version = raw.execute("PRAGMA data_version").fetchone()[0]
+            self.store.check_cache_version(version)
+            self._version_checked = True
+        return self.store.read_cache
+
+    def forget_table(self, table: str) -> None:
+        """Drop remembered reads of ``table`` (this transaction is about to write it)."""
+        for key in [k for k in self.memo if k[0] == table]:
+            del self.memo[key]
+        self._dirty.add(table)
+        if self._sqlite:
+            self.store.forget_table(table)
+
+    def _after_transaction(self) -> None:
+        self.locked_keys.clear()
+        self._pending_locks.clear()
+        self.memo.clear()
+        self._dirty.clear()
+        self.incidents.forget()
