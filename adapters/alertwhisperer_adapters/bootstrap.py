@@ -7,7 +7,8 @@ Environment:
 
 ``AW_DATABASE_URL``
     ``sqlite:///PATH`` (default ``sqlite:///./var/alertwhisperer.db``), ``postgresql://...``,
-    or ``memory://`` (everything in this one process; for trying things out and tests).
+    ``mongodb://...`` (a replica set), or ``memory://`` (everything in this one process; for
+    trying things out and tests).
 ``AW_ADMIN_EMAIL``, ``AW_ADMIN_PASSWORD``
     The first MSP admin, created at first start when no user exists. Without a password one
     is generated and printed once. There is no default password.
@@ -20,7 +21,10 @@ Environment:
     Shared rate limits, replay guard and event fan-out for several processes (the Redis
     adapter plugs in at :func:`shared_backends`).
 ``AW_AWS_REGION``
-    The SSM executor (the remediation adapter plugs in at :func:`remediation_hook`).
+    Runbooks run through AWS Systems Manager (credentials from the usual AWS variables or
+    the instance role). Unset: a dry run, unless ``AW_LOCAL_EXECUTOR=1`` enables the local
+    executor (``AW_LOCAL_EXECUTOR_ALLOW_ROOT=1`` if the server runs as root). See
+    ``docs/remediation.md``.
 ``AW_LOG_LEVEL``
     ``INFO`` by default; logs are JSON lines on stderr.
 """
@@ -58,8 +62,11 @@ from alertwhisperer_core.service import (
     Services,
     add_msp_admin,
     ensure_first_admin,
+    expire_approvals,
+    recover_executions,
 )
 
+from .executors import Remediator, remediator_from_env
 from .http import AppServices, configure_logging, create_app
 
 __all__ = [
@@ -77,6 +84,7 @@ __all__ = [
     "remediation_hook",
     "serve",
     "shared_backends",
+    "sweep_approvals",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/alertwhisperer.db"
@@ -84,6 +92,7 @@ DEFAULT_ADMIN_EMAIL = "admin@alertwhisperer.local"
 MEMORY_URL = "memory://"
 _SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
 _PASSWORD_BYTES = 18
+APPROVAL_SWEEP_SECONDS = 60.0
 
 logger = logging.getLogger("alertwhisperer.bootstrap")
 
@@ -166,6 +175,8 @@ class ServerConfig:
     redis_url: str | None
     aws_region: str | None
     log_level: str
+    local_executor: bool = False
+    local_executor_allow_root: bool = False
 
     @classmethod
     def from_env(
@@ -186,7 +197,18 @@ class ServerConfig:
             redis_url=env.get("AW_REDIS_URL") or None,
             aws_region=env.get("AW_AWS_REGION") or None,
             log_level=env.get("AW_LOG_LEVEL") or "INFO",
+            local_executor=env.get("AW_LOCAL_EXECUTOR") == "1",
+            local_executor_allow_root=env.get("AW_LOCAL_EXECUTOR_ALLOW_ROOT") == "1",
         )
+
+    def remediator(self) -> Remediator:
+        """The executor this configuration asks for: SSM, local (opt-in) or a dry run."""
+        env = {"AW_AWS_REGION": self.aws_region or ""}
+        if self.local_executor:
+            env["AW_LOCAL_EXECUTOR"] = "1"
+        if self.local_executor_allow_root:
+            env["AW_LOCAL_EXECUTOR_ALLOW_ROOT"] = "1"
+        return remediator_from_env(env)
 
     @property
     def in_memory(self) -> bool:
@@ -205,8 +227,11 @@ class _Store:
         if self._store is not None:
             return
         url = self._config.database_url
-        if url.startswith("mongodb"):
-            raise ConfigurationError("MongoDB is not available in this installation yet")
+        if url.startswith(("mongodb://", "mongodb+srv://")):
+            from .mongo import open_mongo_store
+
+            self._store = await open_mongo_store(url, secret_key=self._config.secret_key)
+            return
         from .sql import open_sql_store
 
         self._store = await open_sql_store(url, upgrade=True, secret_key=self._config.secret_key)
@@ -235,8 +260,8 @@ class _Store:
             await self._store.close()
 
 
-class _SqlReplayGuard:
-    """The database's replay guard, created once the store is open."""
+class _DatabaseReplayGuard:
+    """The database's replay guard (SQL or MongoDB), created once the store is open."""
 
     def __init__(self, store: _Store) -> None:
         self._store = store
@@ -244,9 +269,8 @@ class _SqlReplayGuard:
 
     def _get(self) -> ReplayGuard:
         if self._guard is None:
-            from .sql import SqlReplayGuard
-
-            self._guard = SqlReplayGuard(self._store.opened)
+            guard: ReplayGuard = self._store.opened.replay_guard()
+            self._guard = guard
         return self._guard
 
     async def remember(self, key: str, expires_at: datetime, now: datetime) -> bool:
@@ -277,24 +301,32 @@ def shared_backends(
             config.redis_url
         )
         return backends
-    guard: ReplayGuard = InMemoryReplayGuard() if config.in_memory else _SqlReplayGuard(store)
+    guard: ReplayGuard = InMemoryReplayGuard() if config.in_memory else _DatabaseReplayGuard(store)
     return InMemoryRateLimiter(), guard, InMemoryEventBus()
 
 
 def remediation_hook(
-    config: ServerConfig, services: Services
+    remediator: Remediator, services: Services
 ) -> Callable[[Sequence[RemediationRequest]], Awaitable[None]]:
-    """What runs a low-risk runbook after its webhook committed.
+    """What runs a low-risk runbook after its webhook committed: an execution is created and
+    run with ``remediator`` (in the background of the webhook's response)."""
 
-    A no-op until the remediation adapter exists: it will pick the SSM executor when
-    ``AW_AWS_REGION`` is set and the local executor otherwise.
-    """
+    async def remediate(requests: Sequence[RemediationRequest]) -> None:
+        await remediator.auto(services, requests)
 
-    async def no_remediation(requests: Sequence[RemediationRequest]) -> None:
-        if requests:
-            logger.info("runbook execution is not available yet; %d request(s) left", len(requests))
+    return remediate
 
-    return no_remediation
+
+async def sweep_approvals(services: Services, every: float = APPROVAL_SWEEP_SECONDS) -> None:
+    """Expire pending approval requests past their hour, forever (a task of the server)."""
+    while True:
+        try:
+            expired = await expire_approvals(services)
+            if expired:
+                logger.info("expired %d approval request(s)", len(expired))
+        except Exception:
+            logger.exception("approval sweep failed; trying again later")
+        await asyncio.sleep(every)
 
 
 def _generated_password() -> str:
@@ -326,11 +358,21 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
         ids=ids,
     )
     hasher = ThreadedPasswordHasher(ids)
+    remediator = config.remediator()
+    sweeper: list[asyncio.Task[None]] = []
 
     async def startup() -> None:
         await store.open()
         if create_first_admin:
             await _first_admin(config, services, hasher)
+        sweeper.append(asyncio.create_task(sweep_approvals(services)))
+
+    async def close() -> None:
+        for task in sweeper:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await store.close()
 
     return AppServices(
         services=services,
@@ -339,8 +381,9 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
         public_url=config.public_url,
         ping=store.ping,
         startup=startup,
-        close=store.close,
-        on_remediations=remediation_hook(config, services),
+        close=close,
+        on_remediations=remediation_hook(remediator, services),
+        remediator=remediator,
     )
 
 
@@ -383,6 +426,9 @@ async def _opened(config: ServerConfig) -> AsyncIterator[Services]:
 async def _prepare_database(config: ServerConfig) -> None:
     async with _opened(config) as services:
         await _first_admin(config, services, ThreadedPasswordHasher())
+        # Once, before any worker runs executions: whatever is still in flight was cut off.
+        for execution in await recover_executions(services):
+            logger.warning("execution %s was interrupted by a restart", execution.id)
 
 
 def serve(host: str, port: int, workers: int) -> None:

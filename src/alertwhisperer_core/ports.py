@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
-from ._execution import CommandResult
+from ._execution import CommandResult, Execution
 from ._idempotency import DeliveryRecord
 from ._kpis import InstancePatchState
 from ._models import (
@@ -48,9 +48,10 @@ __all__ = [
     "CompanyRepository",
     "DeliveryRepository",
     "DuplicateDelivery",
-    "TransientConflict",
     "Event",
     "EventBus",
+    "ExecutionRepository",
+    "HttpProbe",
     "IdSource",
     "IncidentQuery",
     "IncidentRepository",
@@ -63,6 +64,7 @@ __all__ = [
     "RunbookExecutor",
     "RunbookRepository",
     "TokenRepository",
+    "TransientConflict",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserRepository",
@@ -242,6 +244,16 @@ class ApprovalRepository(Protocol):
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]: ...
 
 
+class ExecutionRepository(Protocol):
+    """Runbook executions, kept so that a restart never forgets one in flight."""
+
+    async def get(self, execution_id: str) -> Execution | None: ...
+    async def add(self, execution: Execution) -> None: ...
+    async def update(self, execution: Execution) -> None: ...
+    async def in_flight(self) -> builtins.list[Execution]:
+        """Executions not yet in a terminal status, oldest first."""
+
+
 class AuditLog(Protocol):
     """Append-only: there is deliberately no update or delete."""
 
@@ -303,6 +315,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     runbooks: RunbookRepository
     approvals: ApprovalRepository
+    executions: ExecutionRepository
     audit: AuditLog
     tokens: TokenRepository
     login_attempts: LoginAttemptRepository
@@ -360,6 +373,15 @@ class RunbookExecutor(Protocol):
     async def run(
         self, *, instance_id: str | None, commands: Sequence[str], timeout_seconds: int
     ) -> CommandResult: ...
+
+
+class HttpProbe(Protocol):
+    """Answers a runbook's HTTP health check: the status ``url`` gives, seen from the target."""
+
+    async def status(
+        self, url: str, *, instance_id: str | None, timeout_seconds: float
+    ) -> int | None:
+        """The HTTP status code, or None when nothing answered (refused, timed out)."""
 
 
 class PatchComplianceSource(Protocol):

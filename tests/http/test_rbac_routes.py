@@ -49,6 +49,8 @@ def _row(
     return Row(method, path, call, own, foreign or (own[0], 404, 404), anonymous)
 
 
+_RUNBOOK = {"name": "Walk", "signature": "walk_*", "risk": "low", "actions": ["true"]}
+_RUNBOOK_YAML = {"Name": "Walk", "Signature": "walk_*", "Risk Level": "low", "Actions": ["true"]}
 _NEW_TECH = {"name": "New Tech", "password": PASSWORD, "role": "technician"}
 
 ROWS = [
@@ -265,6 +267,83 @@ ROWS = [
     ),
     _row(
         "GET",
+        "/api/runbooks",
+        lambda t: ("GET", f"/api/runbooks?company_id={t.company_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "POST",
+        "/api/runbooks",
+        lambda t: ("POST", "/api/runbooks", {**_RUNBOOK, "company_id": t.company_id}),
+        (201, 403, 403),
+    ),
+    _row(
+        "POST",
+        "/api/runbooks/import",
+        # JSON is YAML: the walk sends a dict, the route reads it as one YAML document.
+        lambda t: ("POST", "/api/runbooks/import", {**_RUNBOOK_YAML, "Company": t.company_id}),
+        (201, 403, 403),
+    ),
+    _row(
+        "GET",
+        "/api/runbooks/export",
+        lambda t: ("GET", f"/api/runbooks/export?company_id={t.company_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
+        "/api/runbooks/{id}",
+        lambda t: ("GET", f"/api/runbooks/{t.runbook_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "PATCH",
+        "/api/runbooks/{id}",
+        lambda t: ("PATCH", f"/api/runbooks/{t.runbook_id}", {"description": "changed"}),
+        (200, 403, 403),
+    ),
+    _row(
+        "DELETE",
+        "/api/runbooks/{id}",
+        lambda t: ("DELETE", f"/api/runbooks/{t.runbook_id}", None),
+        (204, 403, 403),
+    ),
+    _row(
+        "POST",
+        "/api/incidents/{id}/runbooks/{runbook_id}/execute",
+        lambda t: (
+            "POST",
+            f"/api/incidents/{t.incident_id}/runbooks/{t.runbook_id}/execute",
+            None,
+        ),
+        (202, 202, 202),
+    ),
+    _row(
+        "GET",
+        "/api/executions/{id}",
+        lambda t: ("GET", f"/api/executions/{t.execution_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
+        "/api/approvals",
+        lambda t: ("GET", f"/api/approvals?company_id={t.company_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "POST",
+        "/api/approvals/{id}/approve",
+        lambda t: ("POST", f"/api/approvals/{t.approval_id}/approve", {"notes": "ok"}),
+        (200, 200, 403),
+    ),
+    _row(
+        "POST",
+        "/api/approvals/{id}/reject",
+        lambda t: ("POST", f"/api/approvals/{t.approval_id}/reject", None),
+        (200, 200, 403),
+    ),
+    _row(
+        "GET",
         "/api/kpis",
         lambda t: ("GET", f"/api/kpis?company_id={t.company_id}", None),
         (200, 200, 200),
@@ -312,6 +391,9 @@ UNFILTERED = [
     "/api/kpis",
     "/api/companies",
     "/api/audit/export?format=csv",
+    "/api/runbooks",
+    "/api/runbooks/export",
+    "/api/approvals",
 ]
 
 

@@ -13,7 +13,16 @@ import attrs
 from starlette.testclient import TestClient
 
 from alertwhisperer_adapters.http import AppServices, create_app
-from alertwhisperer_core import Asset, Role, User
+from alertwhisperer_core import (
+    Asset,
+    Execution,
+    ExecutionStatus,
+    Risk,
+    Role,
+    Runbook,
+    User,
+    request_approval,
+)
 from alertwhisperer_core.ports import AuthToken
 from alertwhisperer_core.service import InlinePasswordHasher, RemediationRequest, hash_token
 
@@ -49,6 +58,9 @@ class Tenant:
     admin: str
     tech: str
     tech2: str
+    runbook_id: str = ""
+    approval_id: str = ""
+    execution_id: str = ""
 
     def markers(self) -> list[str]:
         """JSON-quoted strings that appear only in this tenant's data."""
@@ -64,6 +76,9 @@ class Tenant:
                 f"{self.tech}@example.test",
                 f"{self.tech2}@example.test",
                 self.tech2,
+                self.runbook_id,
+                self.approval_id,
+                self.execution_id,
             )
         ]
 
@@ -155,7 +170,36 @@ async def _populate(world: World, hashed: str) -> dict[str, Tenant]:
             tech=names[company_id]["tech"],
             tech2=names[company_id]["tech2"],
         )
+    await _remediation_records(world, tenants)
     return tenants
+
+
+async def _remediation_records(world: World, tenants: dict[str, Tenant]) -> None:
+    """Per tenant: a company runbook (matching nothing), a pending medium-risk approval request
+    by the system, and a finished execution, so every remediation route has objects to address."""
+    now = world.clock.now()
+    async with world.store() as uow:
+        for tenant in tenants.values():
+            short = tenant.company_id.removeprefix("co-")
+            tenant.runbook_id = f"rb-{short}"
+            tenant.approval_id = f"ap-{short}"
+            tenant.execution_id = f"ex-{short}"
+            await uow.runbooks.add(
+                Runbook(id=tenant.runbook_id, name=f"{short} restart", signature=f"{short}_never",
+                        risk=Risk.MEDIUM, actions=("true",), company_id=tenant.company_id)
+            )  # fmt: skip
+            await uow.approvals.add(
+                request_approval(id=tenant.approval_id, company_id=tenant.company_id,
+                                 incident_id=tenant.incident_id, runbook_id=tenant.runbook_id,
+                                 risk=Risk.MEDIUM, requested_by="system", now=now)
+            )  # fmt: skip
+            await uow.executions.add(
+                Execution(id=tenant.execution_id, company_id=tenant.company_id,
+                          incident_id=tenant.incident_id, runbook_id=tenant.runbook_id,
+                          status=ExecutionStatus.SUCCESS, created_at=now, requested_by="system",
+                          executor="dry_run", started_at=now, finished_at=now)
+            )  # fmt: skip
+        await uow.commit()
 
 
 def build_world(

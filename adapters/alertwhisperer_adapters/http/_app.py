@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from . import _audit, _auth, _companies, _incidents, _ops, _users, _webhooks
+from . import _audit, _auth, _companies, _incidents, _ops, _remediation, _users, _webhooks
 from ._context import AppServices
 from ._errors import EXCEPTION_HANDLERS
 from ._logging import RequestMiddleware
@@ -29,10 +29,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *_companies.ENDPOINTS,
     *_webhooks.ENDPOINTS,
     *_incidents.ENDPOINTS,
+    *_remediation.ENDPOINTS,
     *_audit.ENDPOINTS,
     *_ops.ENDPOINTS,
 )
-"""Every route of the reference server (SPEC §11, without the real-time and remediation parts)."""
+"""Every route of the reference server (SPEC §11, without the real-time part)."""
 
 
 def _version() -> str:

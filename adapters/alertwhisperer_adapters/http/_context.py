@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from alertwhisperer_core.service import AuthPolicy, PasswordHasher, RemediationRequest, Services
 
+from ..executors import DryRunExecutor, Remediator
 from ._metrics import Metrics
 
 __all__ = ["AppServices", "app_services"]
@@ -30,7 +31,8 @@ class AppServices:
     ``startup`` runs when the server starts (before the first request: open connections,
     create the first admin); ``ping`` raises when the store is unreachable (``/readyz``);
     ``on_remediations`` runs after a webhook's unit of work committed, with the low-risk
-    runbooks cleared to run; ``close`` releases the store when the app shuts down.
+    runbooks cleared to run; ``remediator`` runs executions (a dry run unless the composition
+    root configures a real executor); ``close`` releases the store when the app shuts down.
     """
 
     services: Services
@@ -41,6 +43,8 @@ class AppServices:
     metrics: Metrics = attrs.field(factory=Metrics)
     ping: Callable[[], Awaitable[None]] = _always_ready
     on_remediations: Callable[[Sequence[RemediationRequest]], Awaitable[None]] = _no_remediation
+    # Runs executions started over HTTP; the composition root picks the executor.
+    remediator: Remediator = attrs.field(factory=lambda: Remediator(DryRunExecutor()))
     startup: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
 

@@ -97,7 +97,7 @@ class Dialect:
             {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name not in _SERIALS}
         )
         keep = {*keys, *_SERIALS}
-        return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        return stmt.on_conflict_do_update(
             index_elements=keys,
             set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in keep},
         )
@@ -111,7 +111,7 @@ class Dialect:
         stmt: Any = self._insert(table).values(
             {c.name: bindparam(c.name, type_=c.type) for c in table.c}
         )
-        return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        return stmt.on_conflict_do_update(
             index_elements=keys,
             set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys},
             where=table.c.expires_at <= bindparam("now", type_=UtcDateTime()),
@@ -125,10 +125,10 @@ class Dialect:
         Python for everything but a few special cases (for example a dotted capital I).
         """
         if self.is_sqlite:
-            return func.aw_lower(column)  # type: ignore[no-any-return]
+            return func.aw_lower(column)
         return func.lower(column)
 
     def contains(self, column: ColumnElement[str], needle: str) -> ColumnElement[bool]:
         """``needle in column.lower()`` (``needle`` already lower-cased), without LIKE escapes."""
         finder = func.instr if self.is_sqlite else func.strpos
-        return finder(self.lower(column), needle) > 0  # type: ignore[no-any-return]
+        return finder(self.lower(column), needle) > 0

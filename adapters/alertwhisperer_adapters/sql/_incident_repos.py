@@ -225,7 +225,9 @@ class SqlIncidents:
         params = {"c": company_id, "key": key, "lo": lo, "hi": hi}
         if self.uow.take_pending_lock(lock_id):
             await self.uow.send_locks_before(lock_id)
-            rows = await self.uow.rows(_LOCK_AND_READ, {**params, "lock_id": lock_id})
+            rows = await self.uow.rows(
+                _LOCK_AND_READ, {**params, "lock_id": lock_id}, takes_lock=True
+            )
         elif lo is None or hi is None:
             rows = await self.uow.rows(_OPEN_FOR_KEY, params)
         else:

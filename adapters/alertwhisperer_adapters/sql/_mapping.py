@@ -1,4 +1,7 @@
-"""Rows ↔ domain records. The core never sees a row; the tables never see a record.
+"""Rows ↔ domain records for alerts, incidents, deliveries and audit (the ingest path).
+
+The core never sees a row; the tables never see a record. The directory's records
+(companies, assets, users, runbooks, approvals) are in :mod:`._mapping_directory`.
 
 Each record kind has the tuple of columns selected to read it (``*_COLUMNS``) and a pair of
 functions: ``*_row`` (record → insert parameters) and ``*_from_row`` (row → record, unpacking
@@ -12,30 +15,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import cattrs
 import msgspec
 from sqlalchemy import Column
 
 from alertwhisperer_core import (
     Alert,
     AlertStatus,
-    ApprovalRequest,
-    ApprovalStatus,
-    Asset,
     AuditEntry,
-    Company,
-    CompanySettings,
-    HealthCheck,
     Incident,
     IncidentStatus,
     Note,
     Resolution,
-    Risk,
-    Role,
-    Runbook,
     Severity,
     TimelineEntry,
-    User,
 )
 from alertwhisperer_core._idempotency import DeliveryRecord
 
@@ -43,36 +35,23 @@ from . import _schema as s
 
 __all__ = [
     "ALERT_COLUMNS",
-    "APPROVAL_COLUMNS",
-    "ASSET_COLUMNS",
     "AUDIT_COLUMNS",
-    "COMPANY_COLUMNS",
     "DELIVERY_COLUMNS",
     "INCIDENT_COLUMNS",
-    "RUNBOOK_COLUMNS",
-    "USER_COLUMNS",
     "alert_from_row",
     "alert_row",
-    "approval_from_row",
-    "approval_row",
-    "asset_from_row",
-    "asset_row",
     "audit_from_row",
     "audit_row",
-    "company_from_row",
-    "company_row",
+    "columns",
     "delivery_from_row",
     "delivery_row",
     "incident_from_row",
     "incident_row",
-    "runbook_from_row",
-    "runbook_row",
-    "user_from_row",
-    "user_row",
+    "json_text",
+    "strings",
 ]
 
 _ENC = msgspec.json.Encoder()
-_settings = cattrs.Converter()
 
 
 class _NoteJson(msgspec.Struct, array_like=True):
@@ -88,107 +67,24 @@ class _EntryJson(msgspec.Struct, array_like=True):
     detail: str
 
 
-class _HealthCheckJson(msgspec.Struct):
-    kind: str
-    url: str | None
-    expected_status: int
-    command: str | None
-
-
 _labels = msgspec.json.Decoder(dict[str, str])
-_strings = msgspec.json.Decoder(list[str])
+strings = msgspec.json.Decoder(list[str])
 _notes = msgspec.json.Decoder(list[_NoteJson])
 _timeline = msgspec.json.Decoder(list[_EntryJson])
-_health = msgspec.json.Decoder(_HealthCheckJson)
 _details = msgspec.json.Decoder(dict[str, Any])
 
 
-def _json(value: object) -> str:
+def json_text(value: object) -> str:
     return _ENC.encode(value).decode()
 
 
-def _columns(table: Any, *names: str) -> tuple[Column[Any], ...]:
+def columns(table: Any, *names: str) -> tuple[Column[Any], ...]:
     return tuple(table.c[name] for name in names)
-
-
-# --- companies -------------------------------------------------------------------------------
-
-COMPANY_COLUMNS = _columns(
-    s.companies, "id", "name", "created_at", "settings", "api_key_hash", "hmac_enabled"
-)
-
-
-def company_row(company: Company) -> dict[str, Any]:
-    return {
-        "id": company.id,
-        "name": company.name,
-        "created_at": company.created_at,
-        "settings": _json(_settings.unstructure(company.settings)),
-        "api_key_hash": company.api_key_hash,
-        "hmac_enabled": company.hmac_enabled,
-    }
-
-
-def company_from_row(row: Sequence[Any]) -> Company:
-    id_, name, created_at, settings, api_key_hash, hmac_enabled = row
-    return Company(
-        id=id_,
-        name=name,
-        created_at=created_at,
-        settings=_settings.structure(msgspec.json.decode(settings), CompanySettings),
-        api_key_hash=api_key_hash,
-        hmac_enabled=bool(hmac_enabled),
-    )
-
-
-# --- assets ----------------------------------------------------------------------------------
-
-ASSET_COLUMNS = _columns(
-    s.assets,
-    "id",
-    "company_id",
-    "name",
-    "type",
-    "os",
-    "environment",
-    "is_critical",
-    "instance_id",
-    "tags",
-)
-
-
-def asset_row(asset: Asset) -> dict[str, Any]:
-    return {
-        "id": asset.id,
-        "company_id": asset.company_id,
-        "name": asset.name,
-        "type": asset.type,
-        "os": asset.os,
-        "environment": asset.environment,
-        "is_critical": asset.is_critical,
-        "instance_id": asset.instance_id,
-        "tags": _json(asset.tags),
-    }
-
-
-def asset_from_row(row: Sequence[Any]) -> Asset:
-    id_, company_id, name, type_, os_, environment, is_critical, instance_id, tags = row
-    return Asset(
-        id=id_,
-        company_id=company_id,
-        name=name,
-        type=type_,
-        os=os_,
-        environment=environment,
-        is_critical=bool(is_critical),
-        instance_id=instance_id,
-        tags=tuple(_strings.decode(tags)),
-    )
 
 
 # --- alerts ----------------------------------------------------------------------------------
 
-ALERT_COLUMNS = _columns(
+ALERT_COLUMNS = columns(
     s.alerts,
     "id",
     "company_id",
@@ -275,7 +171,7 @@ def alert_from_row(row: Sequence[Any]) -> tuple[Alert, str | None]:
 
 # --- incidents -------------------------------------------------------------------------------
 
-INCIDENT_COLUMNS = _columns(
+INCIDENT_COLUMNS = columns(
     s.incidents,
     "id",
     "company_id",
@@ -317,18 +213,18 @@ def incident_row(incident: Incident) -> dict[str, Any]:
         "severity": incident.severity.value,
         "status": incident.status.value,
         "alert_count": incident.alert_count,
-        "tool_sources": _json(sorted(incident.tool_sources)),
+        "tool_sources": json_text(sorted(incident.tool_sources)),
         "first_event_at": incident.first_event_at,
         "last_event_at": incident.last_event_at,
         "created_at": incident.created_at,
-        "firing_fingerprints": _json(sorted(incident.firing_fingerprints)),
+        "firing_fingerprints": json_text(sorted(incident.firing_fingerprints)),
         "resolution": incident.resolution.value if incident.resolution else None,
         "resolved_at": incident.resolved_at,
         "assigned_to": incident.assigned_to,
-        "notes": _json(
+        "notes": json_text(
             [_NoteJson(n.author_id, n.author_name, n.text, n.created_at) for n in incident.notes]
         ),
-        "timeline": _json([_EntryJson(t.at, t.kind, t.detail) for t in incident.timeline]),
+        "timeline": json_text([_EntryJson(t.at, t.kind, t.detail) for t in incident.timeline]),
         "merged_into": incident.merged_into,
         "in_maintenance": incident.in_maintenance,
         "is_open": incident.is_open,
@@ -368,11 +264,11 @@ def incident_from_row(row: Sequence[Any]) -> Incident:
         severity=Severity(severity),
         status=IncidentStatus(status),
         alert_count=alert_count,
-        tool_sources=frozenset(_strings.decode(tool_sources)),
+        tool_sources=frozenset(strings.decode(tool_sources)),
         first_event_at=first_event_at,
         last_event_at=last_event_at,
         created_at=created_at,
-        firing_fingerprints=frozenset(_strings.decode(firing)),
+        firing_fingerprints=frozenset(strings.decode(firing)),
         resolution=Resolution(resolution) if resolution is not None else None,
         resolved_at=resolved_at,
         assigned_to=assigned_to,
@@ -395,7 +291,7 @@ def incident_from_row(row: Sequence[Any]) -> Incident:
 
 # --- deliveries ------------------------------------------------------------------------------
 
-DELIVERY_COLUMNS = _columns(
+DELIVERY_COLUMNS = columns(
     s.deliveries, "delivery_id", "company_id", "alert_ids", "incident_ids", "first_seen_at"
 )
 
@@ -404,8 +300,8 @@ def delivery_row(record: DeliveryRecord, expires_at: datetime) -> dict[str, Any]
     return {
         "company_id": record.company_id,
         "delivery_id": record.delivery_id,
-        "alert_ids": _json(record.alert_ids),
-        "incident_ids": _json(record.incident_ids),
+        "alert_ids": json_text(record.alert_ids),
+        "incident_ids": json_text(record.incident_ids),
         "first_seen_at": record.first_seen_at,
         "expires_at": expires_at,
     }
@@ -416,177 +312,15 @@ def delivery_from_row(row: Sequence[Any]) -> DeliveryRecord:
     return DeliveryRecord(
         delivery_id=delivery_id,
         company_id=company_id,
-        alert_ids=tuple(_strings.decode(alert_ids)),
-        incident_ids=tuple(_strings.decode(incident_ids)),
+        alert_ids=tuple(strings.decode(alert_ids)),
+        incident_ids=tuple(strings.decode(incident_ids)),
         first_seen_at=first_seen_at,
-    )
-
-
-# --- users -----------------------------------------------------------------------------------
-
-USER_COLUMNS = _columns(s.users, "id", "email", "name", "role", "password_hash", "active")
-
-
-def user_row(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        # Python's lower(), not the database's: lookups match the in-memory store exactly.
-        "email_lc": user.email.lower(),
-        "name": user.name,
-        "role": user.role.value,
-        "password_hash": user.password_hash,
-        "active": user.active,
-    }
-
-
-def user_from_row(row: Sequence[Any], company_ids: frozenset[str]) -> User:
-    id_, email, name, role, password_hash, active = row
-    return User(
-        id=id_,
-        email=email,
-        name=name,
-        role=Role(role),
-        company_ids=company_ids,
-        password_hash=password_hash,
-        active=bool(active),
-    )
-
-
-# --- runbooks --------------------------------------------------------------------------------
-
-RUNBOOK_COLUMNS = _columns(
-    s.runbooks,
-    "id",
-    "name",
-    "signature",
-    "risk",
-    "actions",
-    "description",
-    "health_check",
-    "timeout_seconds",
-    "company_id",
-)
-
-
-def runbook_row(runbook: Runbook) -> dict[str, Any]:
-    check = runbook.health_check
-    return {
-        "id": runbook.id,
-        "company_id": runbook.company_id,
-        "name": runbook.name,
-        "signature": runbook.signature,
-        "risk": runbook.risk.value,
-        "actions": _json(runbook.actions),
-        "description": runbook.description,
-        "health_check": None
-        if check is None
-        else _json(_HealthCheckJson(check.kind, check.url, check.expected_status, check.command)),
-        "timeout_seconds": runbook.timeout_seconds,
-    }
-
-
-def runbook_from_row(row: Sequence[Any]) -> Runbook:
-    (
-        id_,
-        name,
-        signature,
-        risk,
-        actions,
-        description,
-        health_check,
-        timeout_seconds,
-        company_id,
-    ) = row
-    check = None
-    if health_check is not None:
-        h = _health.decode(health_check)
-        check = HealthCheck(
-            kind=h.kind, url=h.url, expected_status=h.expected_status, command=h.command
-        )
-    return Runbook(
-        id=id_,
-        name=name,
-        signature=signature,
-        risk=Risk(risk),
-        actions=tuple(_strings.decode(actions)),
-        description=description,
-        health_check=check,
-        timeout_seconds=timeout_seconds,
-        company_id=company_id,
-    )
-
-
-# --- approvals -------------------------------------------------------------------------------
-
-APPROVAL_COLUMNS = _columns(
-    s.approvals,
-    "id",
-    "company_id",
-    "incident_id",
-    "runbook_id",
-    "risk",
-    "requested_by",
-    "status",
-    "created_at",
-    "expires_at",
-    "decided_by",
-    "decided_at",
-    "notes",
-)
-
-
-def approval_row(request: ApprovalRequest) -> dict[str, Any]:
-    return {
-        "id": request.id,
-        "company_id": request.company_id,
-        "incident_id": request.incident_id,
-        "runbook_id": request.runbook_id,
-        "risk": request.risk.value,
-        "requested_by": request.requested_by,
-        "status": request.status.value,
-        "created_at": request.created_at,
-        "expires_at": request.expires_at,
-        "decided_by": request.decided_by,
-        "decided_at": request.decided_at,
-        "notes": request.notes,
-    }
-
-
-def approval_from_row(row: Sequence[Any]) -> ApprovalRequest:
-    (
-        id_,
-        company_id,
-        incident_id,
-        runbook_id,
-        risk,
-        requested_by,
-        status,
-        created_at,
-        expires_at,
-        decided_by,
-        decided_at,
-        notes,
-    ) = row
-    return ApprovalRequest(
-        id=id_,
-        company_id=company_id,
-        incident_id=incident_id,
-        runbook_id=runbook_id,
-        risk=Risk(risk),
-        requested_by=requested_by,
-        status=ApprovalStatus(status),
-        created_at=created_at,
-        expires_at=expires_at,
-        decided_by=decided_by,
-        decided_at=decided_at,
-        notes=notes,
     )
 
 
 # --- audit -----------------------------------------------------------------------------------
 
-AUDIT_COLUMNS = _columns(
+AUDIT_COLUMNS = columns(
     s.audit, "id", "timestamp", "user_id", "user_name", "action", "details", "company_id"
 )
 
@@ -598,7 +332,7 @@ def audit_row(entry: AuditEntry) -> dict[str, Any]:
         "user_id": entry.user_id,
         "user_name": entry.user_name,
         "action": entry.action,
-        "details": _json(entry.details),
+        "details": json_text(entry.details),
         "company_id": entry.company_id,
     }
 

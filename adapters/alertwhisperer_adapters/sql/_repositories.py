@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, insert, or_, select
 
@@ -34,6 +34,7 @@ from alertwhisperer_core._idempotency import DeliveryRecord
 from alertwhisperer_core.ports import AuditQuery, DuplicateDelivery, Page
 
 from . import _mapping as m
+from . import _mapping_directory as dm
 from . import _schema as s
 from ._crypto import SecretStorageError
 from ._fast import Prepared
@@ -43,6 +44,8 @@ from ._types import UtcDateTime
 
 if TYPE_CHECKING:
     from ._uow import SqlUnitOfWork
+
+T = TypeVar("T")
 
 __all__ = [
     "SqlAlerts",
@@ -58,11 +61,11 @@ __all__ = [
 
 
 def _first_company(rows: Sequence[Any]) -> Company | None:
-    return m.company_from_row(rows[0]) if rows else None
+    return dm.company_from_row(rows[0]) if rows else None
 
 
 def _first_asset(rows: Sequence[Any]) -> Asset | None:
-    return m.asset_from_row(rows[0]) if rows else None
+    return dm.asset_from_row(rows[0]) if rows else None
 
 
 class _Repo:
@@ -77,8 +80,8 @@ class _Repo:
         key: tuple[Any, ...],
         prepared: Prepared,
         params: dict[str, Any],
-        decode: Callable[[list[Sequence[Any]]], Any],
-    ) -> Any:
+        decode: Callable[[list[Sequence[Any]]], T],
+    ) -> T:
         """``decode(rows of prepared)``, remembered under ``key`` until this table is written.
 
         Records are immutable, so the decoded value itself is kept (decoding a company's
@@ -88,7 +91,8 @@ class _Repo:
         cache = await self.uow.read_cache(self.table)
         if full not in cache:
             cache[full] = decode(await self.uow.rows(prepared, params))
-        return cache[full]
+        value: T = cache[full]
+        return value
 
     async def _write(self, prepared: Prepared, params: dict[str, Any]) -> None:
         self.uow.forget_table(self.table)
@@ -98,9 +102,9 @@ class _Repo:
 # --- companies -------------------------------------------------------------------------------
 
 _C = s.companies.c
-_COMPANY_BY_ID = Prepared(select(*m.COMPANY_COLUMNS).where(_C.id == param("id")))
+_COMPANY_BY_ID = Prepared(select(*dm.COMPANY_COLUMNS).where(_C.id == param("id")))
 _COMPANY_BY_KEY = Prepared(
-    select(*m.COMPANY_COLUMNS).where(_C.api_key_hash == param("h")).order_by(_C.id).limit(1)
+    select(*dm.COMPANY_COLUMNS).where(_C.api_key_hash == param("h")).order_by(_C.id).limit(1)
 )
 _SECRETS = Prepared(
     select(s.company_secrets.c.ciphertext).where(s.company_secrets.c.company_id == param("id"))
@@ -119,15 +123,15 @@ class SqlCompanies(_Repo):
         return await self._memo(("key", api_key_hash), _COMPANY_BY_KEY, params, _first_company)
 
     async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Company]:
-        stmt = select(*m.COMPANY_COLUMNS).where(visible(_C.id, company_ids))
+        stmt = select(*dm.COMPANY_COLUMNS).where(visible(_C.id, company_ids))
         rows = (await self.uow.execute(stmt)).all()
-        return sorted(map(m.company_from_row, rows), key=lambda c: (c.name, c.id))
+        return sorted(map(dm.company_from_row, rows), key=lambda c: (c.name, c.id))
 
     async def add(self, company: Company) -> None:
-        await self._write(self.d.upsert_company, m.company_row(company))
+        await self._write(self.d.upsert_company, dm.company_row(company))
 
     async def update(self, company: Company) -> None:
-        await self._write(self.d.upsert_company, m.company_row(company))
+        await self._write(self.d.upsert_company, dm.company_row(company))
 
     async def delete(self, company_id: str) -> None:
         self.uow.forget_table(self.table)
@@ -166,12 +170,14 @@ class SqlCompanies(_Repo):
 # --- assets ----------------------------------------------------------------------------------
 
 _AS = s.assets.c
-_ASSETS_OF = Prepared(select(*m.ASSET_COLUMNS).where(_AS.company_id == param("c")).order_by(_AS.id))
+_ASSETS_OF = Prepared(
+    select(*dm.ASSET_COLUMNS).where(_AS.company_id == param("c")).order_by(_AS.id)
+)
 _ASSET = Prepared(
-    select(*m.ASSET_COLUMNS).where(_AS.company_id == param("c"), _AS.id == param("id"))
+    select(*dm.ASSET_COLUMNS).where(_AS.company_id == param("c"), _AS.id == param("id"))
 )
 _ASSET_BY_NAME = Prepared(
-    select(*m.ASSET_COLUMNS)
+    select(*dm.ASSET_COLUMNS)
     .where(_AS.company_id == param("c"), _AS.name == param("name"))
     .order_by(_AS.id)
     .limit(1)
@@ -183,21 +189,21 @@ class SqlAssets(_Repo):
 
     async def list(self, company_id: str) -> builtins.list[Asset]:
         rows = await self.uow.rows(_ASSETS_OF, {"c": company_id})
-        return sorted(map(m.asset_from_row, rows), key=lambda a: a.name)
+        return sorted(map(dm.asset_from_row, rows), key=lambda a: a.name)
 
     async def get(self, company_id: str, asset_id: str) -> Asset | None:
         rows = await self.uow.rows(_ASSET, {"c": company_id, "id": asset_id})
-        return m.asset_from_row(rows[0]) if rows else None
+        return dm.asset_from_row(rows[0]) if rows else None
 
     async def by_name(self, company_id: str, name: str) -> Asset | None:
         params = {"c": company_id, "name": name}
         return await self._memo(("name", company_id, name), _ASSET_BY_NAME, params, _first_asset)
 
     async def add(self, asset: Asset) -> None:
-        await self._write(self.d.upsert_asset, m.asset_row(asset))
+        await self._write(self.d.upsert_asset, dm.asset_row(asset))
 
     async def update(self, asset: Asset) -> None:
-        await self._write(self.d.upsert_asset, m.asset_row(asset))
+        await self._write(self.d.upsert_asset, dm.asset_row(asset))
 
     async def delete(self, company_id: str, asset_id: str) -> None:
         self.uow.forget_table(self.table)
@@ -240,12 +246,12 @@ class SqlDeliveries(_Repo):
 
 _U = s.users.c
 _UC = s.user_companies.c
-_USER = Prepared(select(*m.USER_COLUMNS).where(_U.id == param("id")))
+_USER = Prepared(select(*dm.USER_COLUMNS).where(_U.id == param("id")))
 _USER_BY_EMAIL = Prepared(
-    select(*m.USER_COLUMNS).where(_U.email_lc == param("e")).order_by(_U.id).limit(1)
+    select(*dm.USER_COLUMNS).where(_U.email_lc == param("e")).order_by(_U.id).limit(1)
 )
 _MEMBERS_OF = select(_UC.user_id).where(_UC.company_id == param("c"))
-_USERS_OF = Prepared(select(*m.USER_COLUMNS).where(_U.id.in_(_MEMBERS_OF)))
+_USERS_OF = Prepared(select(*dm.USER_COLUMNS).where(_U.id.in_(_MEMBERS_OF)))
 _MEMBERSHIPS_OF_MEMBERS = Prepared(
     select(_UC.user_id, _UC.company_id).where(_UC.user_id.in_(_MEMBERS_OF))
 )
@@ -265,7 +271,7 @@ def _users(rows: Sequence[Any], memberships: Sequence[Any]) -> builtins.list[Use
     companies: dict[str, set[str]] = {}
     for user_id, company_id in memberships:
         companies.setdefault(user_id, set()).add(company_id)
-    return [m.user_from_row(r, frozenset(companies.get(r[0], ()))) for r in rows]
+    return [dm.user_from_row(r, frozenset(companies.get(r[0], ()))) for r in rows]
 
 
 class SqlUsers(_Repo):
@@ -295,7 +301,7 @@ class SqlUsers(_Repo):
                 memberships = await self.uow.rows(_MEMBERSHIPS_OF_MEMBERS, params)
                 cache[key] = tuple(sorted(_users(rows, memberships), key=_by_email))
             return builtins.list(cache[key])
-        stmt = select(*m.USER_COLUMNS)
+        stmt = select(*dm.USER_COLUMNS)
         members = select(_UC.user_id, _UC.company_id)
         if company_ids is not None:
             visible_ids = select(_UC.user_id).where(_UC.company_id.in_(sorted(company_ids)))
@@ -306,7 +312,7 @@ class SqlUsers(_Repo):
         return sorted(users, key=_by_email)
 
     async def _save(self, user: User) -> None:
-        await self._write(self.d.upsert_user, m.user_row(user))
+        await self._write(self.d.upsert_user, dm.user_row(user))
         await self.uow.execute(delete(s.user_companies).where(_UC.user_id == user.id))
         if user.company_ids:
             await self.uow.run_many(
@@ -329,9 +335,9 @@ class SqlUsers(_Repo):
 # --- runbooks --------------------------------------------------------------------------------
 
 _R = s.runbooks.c
-_RUNBOOK = Prepared(select(*m.RUNBOOK_COLUMNS).where(_R.id == param("id")))
+_RUNBOOK = Prepared(select(*dm.RUNBOOK_COLUMNS).where(_R.id == param("id")))
 _RUNBOOKS_FOR = Prepared(
-    select(*m.RUNBOOK_COLUMNS).where(or_(_R.company_id.is_(None), _R.company_id == param("c")))
+    select(*dm.RUNBOOK_COLUMNS).where(or_(_R.company_id.is_(None), _R.company_id == param("c")))
 )
 
 
@@ -340,7 +346,7 @@ def _by_name(runbooks: builtins.list[Runbook]) -> builtins.list[Runbook]:
 
 
 def _runbooks(rows: Sequence[Any]) -> tuple[Runbook, ...]:
-    return tuple(_by_name([m.runbook_from_row(r) for r in rows]))
+    return tuple(_by_name([dm.runbook_from_row(r) for r in rows]))
 
 
 class SqlRunbooks(_Repo):
@@ -348,23 +354,23 @@ class SqlRunbooks(_Repo):
 
     async def get(self, runbook_id: str) -> Runbook | None:
         rows = await self.uow.rows(_RUNBOOK, {"id": runbook_id})
-        return m.runbook_from_row(rows[0]) if rows else None
+        return dm.runbook_from_row(rows[0]) if rows else None
 
     async def for_company(self, company_id: str) -> builtins.list[Runbook]:
         found = await self._memo(("for", company_id), _RUNBOOKS_FOR, {"c": company_id}, _runbooks)
         return builtins.list(found)
 
     async def list(self, company_ids: frozenset[str] | None = None) -> builtins.list[Runbook]:
-        stmt = select(*m.RUNBOOK_COLUMNS)
+        stmt = select(*dm.RUNBOOK_COLUMNS)
         if company_ids is not None:
             stmt = stmt.where(or_(_R.company_id.is_(None), _R.company_id.in_(sorted(company_ids))))
-        return _by_name([m.runbook_from_row(r) for r in (await self.uow.execute(stmt)).all()])
+        return _by_name([dm.runbook_from_row(r) for r in (await self.uow.execute(stmt)).all()])
 
     async def add(self, runbook: Runbook) -> None:
-        await self._write(self.d.upsert_runbook, m.runbook_row(runbook))
+        await self._write(self.d.upsert_runbook, dm.runbook_row(runbook))
 
     async def update(self, runbook: Runbook) -> None:
-        await self._write(self.d.upsert_runbook, m.runbook_row(runbook))
+        await self._write(self.d.upsert_runbook, dm.runbook_row(runbook))
 
     async def delete(self, runbook_id: str) -> None:
         self.uow.forget_table(self.table)
@@ -374,9 +380,9 @@ class SqlRunbooks(_Repo):
 # --- approvals -------------------------------------------------------------------------------
 
 _A = s.approvals.c
-_APPROVAL = Prepared(select(*m.APPROVAL_COLUMNS).where(_A.id == param("id")))
+_APPROVAL = Prepared(select(*dm.APPROVAL_COLUMNS).where(_A.id == param("id")))
 _PENDING_DUE = Prepared(
-    select(*m.APPROVAL_COLUMNS)
+    select(*dm.APPROVAL_COLUMNS)
     .where(_A.status == ApprovalStatus.PENDING.value, _A.expires_at <= param("now", UtcDateTime()))
     .order_by(_A.seq)
 )
@@ -385,13 +391,13 @@ _PENDING_DUE = Prepared(
 class SqlApprovals(_Repo):
     async def get(self, approval_id: str) -> ApprovalRequest | None:
         rows = await self.uow.rows(_APPROVAL, {"id": approval_id})
-        return m.approval_from_row(rows[0]) if rows else None
+        return dm.approval_from_row(rows[0]) if rows else None
 
     async def add(self, request: ApprovalRequest) -> None:
-        await self.uow.rows(self.d.upsert_approval, m.approval_row(request))
+        await self.uow.rows(self.d.upsert_approval, dm.approval_row(request))
 
     async def update(self, request: ApprovalRequest) -> None:
-        await self.uow.rows(self.d.upsert_approval, m.approval_row(request))
+        await self.uow.rows(self.d.upsert_approval, dm.approval_row(request))
 
     async def list(
         self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None
@@ -400,13 +406,13 @@ class SqlApprovals(_Repo):
         if status is not None:
             where.append(_A.status == status.value)
         stmt = (
-            select(*m.APPROVAL_COLUMNS).where(*where).order_by(_A.created_at.desc(), _A.id.desc())
+            select(*dm.APPROVAL_COLUMNS).where(*where).order_by(_A.created_at.desc(), _A.id.desc())
         )
-        return [m.approval_from_row(r) for r in (await self.uow.execute(stmt)).all()]
+        return [dm.approval_from_row(r) for r in (await self.uow.execute(stmt)).all()]
 
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]:
         rows = await self.uow.rows(_PENDING_DUE, {"now": now})
-        return [m.approval_from_row(r) for r in rows]
+        return [dm.approval_from_row(r) for r in rows]
 
 
 # --- audit -----------------------------------------------------------------------------------

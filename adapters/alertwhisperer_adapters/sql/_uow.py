@@ -33,6 +33,8 @@ from sqlalchemy import Executable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertwhisperer_core.ports import TransientConflict
+
 from ._auth import SqlLoginAttempts, SqlTokens
 from ._executions import SqlExecutions
 from ._fast import Compiled, Prepared
@@ -51,7 +53,7 @@ from ._repositories import (
 if TYPE_CHECKING:
     from ._store import SqlStore
 
-__all__ = ["Result", "SqlUnitOfWork"]
+__all__ = ["Result", "SqlUnitOfWork", "translate"]
 
 
 class Result:
@@ -74,14 +76,25 @@ class Result:
         return row[0]
 
 
+# PostgreSQL's "lost a race, try again": deadlock detected, serialization failure.
+_RETRYABLE = frozenset({"40P01", "40001"})
+
+
+def translate(error: Exception, sql: str, params: Any) -> Exception:
+    """The error to raise for a driver error: :class:`TransientConflict` for a lost race
+    (the use case retries the unit of work), else SQLAlchemy's wrapping of it
+    (``IntegrityError``, ``OperationalError``, … whatever the driver; ``.orig`` keeps it)."""
+    if getattr(error, "sqlstate", None) in _RETRYABLE:
+        return TransientConflict(str(error))
+    return DBAPIError.instance(sql, params, error, type(error))
+
+
 @contextmanager
 def _driver_errors(dbapi_error: type[Exception], sql: str, params: Any) -> Iterator[None]:
-    """Raise driver errors as SQLAlchemy's (``IntegrityError``, ``OperationalError``, …)
-    whatever the driver, the way SQLAlchemy itself would; ``.orig`` keeps the driver's."""
     try:
         yield
     except dbapi_error as error:
-        raise DBAPIError.instance(sql, params, error, dbapi_error) from error
+        raise translate(error, sql, params) from error
 
 
 class SqlUnitOfWork:
@@ -210,13 +223,21 @@ class SqlUnitOfWork:
         return Compiled(statement, dialect)
 
     async def execute(
-        self, statement: Prepared | Executable, params: Mapping[str, Any] | None = None
+        self,
+        statement: Prepared | Executable,
+        params: Mapping[str, Any] | None = None,
+        *,
+        takes_lock: bool = False,
     ) -> Result:
-        """Run one statement (compiled here unless prepared); its rows, fetched."""
+        """Run one statement (compiled here unless prepared); its rows, fetched.
+
+        Pending key locks are sent first, unless the statement ``takes_lock`` itself (then
+        the locks requested after its own stay pending until the next statement, so locks
+        are always taken in the order they were requested)."""
         compiled = self._compiled(statement)
         if not compiled.reads and not self._in_tx:
             await self._begin()
-        if self._pending_locks:
+        if self._pending_locks and not takes_lock:
             await self._send_locks()
         raw = self._raw if self._raw is not None else await self._connect()
         driver_params = compiled.params(params or {})
@@ -230,13 +251,17 @@ class SqlUnitOfWork:
             rows = await cursor.fetchall() if compiled.returns_rows else []
             return Result(rows, cursor.rowcount)
         except self.store.dbapi_error as error:
-            raise DBAPIError.instance(compiled.sql, driver_params, error, type(error)) from error
+            raise translate(error, compiled.sql, driver_params) from error
 
     async def rows(
-        self, statement: Prepared | Executable, params: Mapping[str, Any] | None = None
+        self,
+        statement: Prepared | Executable,
+        params: Mapping[str, Any] | None = None,
+        *,
+        takes_lock: bool = False,
     ) -> list[Sequence[Any]]:
         """The rows of one statement (empty for one without a result)."""
-        return (await self.execute(statement, params)).all()
+        return (await self.execute(statement, params, takes_lock=takes_lock)).all()
 
     async def run_many(self, prepared: Prepared, params: Sequence[Mapping[str, Any]]) -> None:
         """Run a prepared write once per parameter set (an ``executemany``)."""

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from .._cursor import decode_cursor, encode_cursor
+from .._execution import Execution
 from .._expiring import ExpiringMap
 from .._idempotency import DeliveryRecord, delivery_key
 from .._models import (
@@ -67,6 +68,7 @@ class InMemoryStore:
         self.users: dict[str, User] = {}
         self.runbooks: dict[str, Runbook] = {}
         self.approvals: dict[str, ApprovalRequest] = {}
+        self.executions: dict[str, Execution] = {}
         self.audit: list[AuditEntry] = []
         self.tokens: dict[str, AuthToken] = {}
         self.login_attempts: dict[str, LoginAttempts] = {}
@@ -460,6 +462,23 @@ class _Approvals(_Repo):
         ]
 
 
+class _Executions(_Repo):
+    async def get(self, execution_id: str) -> Execution | None:
+        return self.s.executions.get(execution_id)
+
+    async def add(self, execution: Execution) -> None:
+        self.j.put(self.s.executions, execution.id, execution)
+
+    async def update(self, execution: Execution) -> None:
+        self.j.put(self.s.executions, execution.id, execution)
+
+    async def in_flight(self) -> builtins.list[Execution]:
+        return sorted(
+            (e for e in self.s.executions.values() if not e.status.terminal),
+            key=lambda e: (e.created_at, e.id),
+        )
+
+
 class _Audit(_Repo):
     async def append(self, entry: AuditEntry) -> None:
         self.j.append(self.s.audit, entry)
@@ -523,6 +542,7 @@ class InMemoryUnitOfWork:
         self.users = _Users(store, self._journal)
         self.runbooks = _Runbooks(store, self._journal)
         self.approvals = _Approvals(store, self._journal)
+        self.executions = _Executions(store, self._journal)
         self.audit = _Audit(store, self._journal)
         self.tokens = _Tokens(store, self._journal)
         self.login_attempts = _LoginAttempts(store, self._journal)

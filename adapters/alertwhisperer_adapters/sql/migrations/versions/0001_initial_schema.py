@@ -13,6 +13,7 @@ compared byte-wise (``COLLATE "C"``) on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -29,7 +30,7 @@ _OPEN_PG = sa.text("is_open")
 _OPEN_SQLITE = sa.text("is_open = 1")  # the spelling of SQLite queries, or the index is not used
 
 
-def _col(name: str, type_: sa.types.TypeEngine[object], null: bool = False) -> sa.Column[object]:
+def _col(name: str, type_: Any, null: bool = False) -> sa.Column[Any]:
     return sa.Column(name, type_, nullable=null)
 
 
