@@ -17,11 +17,12 @@ import resource
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from alertwhisperer_core import Correlator, CorrelationSettings, priority_score
+from alertwhisperer_core import CorrelationSettings, Correlator, priority_score
 from alertwhisperer_core.normalize import normalize
 
 START = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
@@ -48,12 +49,28 @@ def make_bodies(n: int, keys: int) -> list[bytes]:
     bodies = []
     for i in range(n):
         k = i % keys
-        bodies.append(encoder.encode({
-            "asset_name": f"srv-{k // 10:04d}", "signature": f"sig-{k % 10}",
-            "severity": severities[k % 4], "message": "threshold crossed",
-            "tool_source": tools[i % 3], "timestamp": (START + step * i).isoformat(),
-        }))
+        bodies.append(
+            encoder.encode(
+                {
+                    "asset_name": f"srv-{k // 10:04d}",
+                    "signature": f"sig-{k % 10}",
+                    "severity": severities[k % 4],
+                    "message": "threshold crossed",
+                    "tool_source": tools[i % 3],
+                    "timestamp": (START + step * i).isoformat(),
+                }
+            )
+        )
     return bodies
+
+
+def unique_ids() -> Callable[[], str]:
+    """A fresh id per call ("0x0", "0x1", …): a real unique-id source, and the cheapest one.
+
+    ``hex`` of a counter, all in C: about half the cost of formatting the counter with an
+    f-string in a lambda, which was 5% of the whole pipeline.
+    """
+    return map(hex, itertools.count()).__next__
 
 
 def run_floor(bodies: list[bytes]) -> float:
@@ -67,19 +84,23 @@ def run_floor(bodies: list[bytes]) -> float:
 
 
 def run_pipeline(bodies: list[bytes], keys: int) -> tuple[float, int, int]:
-    counter = itertools.count()
-    new_id = lambda: f"{next(counter):x}"  # noqa: E731 - the cheapest id source
+    new_id = unique_ids()
     correlator = Correlator(new_id=new_id, settings=CorrelationSettings())
+    observe = correlator.observe
     now = START + CADENCE * (len(bodies) // keys + 1)
     checksum = 0
     t0 = time.perf_counter()
     for body in bodies:
         for alert in normalize(body, company_id="bench", received_at=now, new_id=new_id).alerts:
-            result = correlator.observe(alert, now)
+            result = observe(alert, now)
+            # A firing alert always lands in an incident, so severity and created_at are set.
             checksum += priority_score(
-                severity=result.severity, asset_is_critical=False,
-                alert_count=result.alert_count, tool_source_count=result.tool_source_count,
-                opened_at=result.created_at, now=now,
+                severity=result.severity,  # type: ignore[arg-type]
+                asset_is_critical=False,
+                alert_count=result.alert_count,
+                tool_source_count=result.tool_source_count,
+                opened_at=result.created_at,  # type: ignore[arg-type]
+                now=now,
             )
     elapsed = time.perf_counter() - t0
     return elapsed, correlator.open_count, checksum
@@ -87,8 +108,7 @@ def run_pipeline(bodies: list[bytes], keys: int) -> tuple[float, int, int]:
 
 def memory_per_open_incident(n: int = 100_000) -> float:
     """Bytes held per open incident (tracemalloc), alerts themselves excluded."""
-    counter = itertools.count()
-    new_id = lambda: f"{next(counter):x}"  # noqa: E731
+    new_id = unique_ids()
     now = START + timedelta(minutes=1)
     alerts = [
         normalize(body, company_id="bench", received_at=now, new_id=new_id).alerts[0]

@@ -305,3 +305,15 @@ async def test_sqlite_cached_reads_see_commits_of_another_connection(tmp_path: P
     finally:
         await mine.close()
         await other.close()
+
+
+async def test_an_in_memory_sqlite_store_is_migrated_and_usable() -> None:
+    store = await open_sql_store("sqlite://")
+    try:
+        async with store() as uow:
+            await uow.companies.add(company("acme"))
+            await uow.commit()
+        async with store() as uow:
+            assert await uow.companies.get("acme") == company("acme")
+    finally:
+        await store.close()

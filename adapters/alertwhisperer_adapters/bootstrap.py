@@ -23,8 +23,9 @@ Environment:
 ``AW_AWS_REGION``
     Runbooks run through AWS Systems Manager (credentials from the usual AWS variables or
     the instance role). Unset: a dry run, unless ``AW_LOCAL_EXECUTOR=1`` enables the local
-    executor (``AW_LOCAL_EXECUTOR_ALLOW_ROOT=1`` if the server runs as root). See
-    ``docs/remediation.md``.
+    executor (``AW_LOCAL_EXECUTOR_ALLOW_ROOT=1`` if the server runs as root). Patch
+    compliance syncs from Systems Manager Patch Manager with the same credentials; unset,
+    ``POST /api/companies/{id}/compliance/sync`` answers 503. See ``docs/remediation.md``.
 ``AW_LOG_LEVEL``
     ``INFO`` by default; logs are JSON lines on stderr.
 """
@@ -56,7 +57,13 @@ from alertwhisperer_core.memory import (
     InMemoryReplayGuard,
     InMemoryStore,
 )
-from alertwhisperer_core.ports import EventBus, RateLimiter, ReplayGuard, UnitOfWork
+from alertwhisperer_core.ports import (
+    EventBus,
+    PatchComplianceSource,
+    RateLimiter,
+    ReplayGuard,
+    UnitOfWork,
+)
 from alertwhisperer_core.service import (
     RemediationRequest,
     Services,
@@ -209,6 +216,20 @@ class ServerConfig:
         if self.local_executor_allow_root:
             env["AW_LOCAL_EXECUTOR_ALLOW_ROOT"] = "1"
         return remediator_from_env(env)
+
+    def compliance_source(self, *, ssm_client: Any = None) -> PatchComplianceSource | None:
+        """Patch compliance from AWS Systems Manager when ``AW_AWS_REGION`` is set, else None
+        (sync then answers 503). One client, with the server's credentials, serves every
+        company; the sync keeps each company's own instances (its assets' instance ids)."""
+        if not self.aws_region:
+            return None
+        from .aws import SsmPatchSource
+
+        if ssm_client is None:
+            import boto3
+
+            ssm_client = boto3.client("ssm", region_name=self.aws_region)
+        return SsmPatchSource(ssm_client)
 
     @property
     def in_memory(self) -> bool:
@@ -384,6 +405,7 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
         close=close,
         on_remediations=remediation_hook(remediator, services),
         remediator=remediator,
+        compliance_source=config.compliance_source(),
     )
 
 

@@ -15,7 +15,7 @@ which disagree with the guide's own formula; the formula wins.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import attrs
@@ -46,6 +46,9 @@ DUPLICATE_CAP = 20
 MULTI_TOOL_BONUS = 10
 AGE_DECAY_CAP = 10
 MAX_SCORE = _BASE[Severity.CRITICAL] + CRITICAL_ASSET_BONUS + DUPLICATE_CAP + MULTI_TOOL_BONUS
+_CAPPED_COUNT = 1 - (-DUPLICATE_CAP // DUPLICATE_POINTS)  # the first count whose points are capped
+_HOUR = timedelta(hours=1)
+_CAPPED_AGE = AGE_DECAY_CAP * _HOUR
 
 
 @attrs.frozen
@@ -78,15 +81,27 @@ def priority_score(
     Raises ``ValueError`` for an ``alert_count`` below 1 (an incident has at least one alert)
     or a negative ``tool_source_count``.
     """
-    _check_counts(alert_count, tool_source_count)
+    # Called once per alert by the ingest path: the checks and the age decay are inlined
+    # (score_breakdown calls _check_counts and _age_decay).
+    if alert_count < 1 or tool_source_count < 0:
+        _check_counts(alert_count, tool_source_count)
     score = _BASE[severity]
     if asset_is_critical:
         score += CRITICAL_ASSET_BONUS
-    duplicates = (alert_count - 1) * DUPLICATE_POINTS
-    score += duplicates if duplicates < DUPLICATE_CAP else DUPLICATE_CAP
+    if alert_count >= _CAPPED_COUNT:
+        score += DUPLICATE_CAP
+    else:
+        score += (alert_count - 1) * DUPLICATE_POINTS
     if tool_source_count >= 2:
         score += MULTI_TOOL_BONUS
-    return score - _age_decay(opened_at, now)
+    # Whole hours, floored; 0 while now < opened_at. Comparing timedeltas is cheaper than
+    # reading their fields, and a fresh incident needs only the first comparison.
+    age = now - opened_at
+    if age < _HOUR:
+        return score
+    if age >= _CAPPED_AGE:
+        return score - AGE_DECAY_CAP
+    return score - age // _HOUR
 
 
 def score_breakdown(

@@ -33,6 +33,7 @@ from ._models import (
     Severity,
     User,
 )
+from ._notifications import Notification
 from ._ratelimit import RateDecision
 from ._settings import Company, RateLimitSettings
 
@@ -46,6 +47,7 @@ __all__ = [
     "AuthToken",
     "Clock",
     "CompanyRepository",
+    "ComplianceRepository",
     "DeliveryRepository",
     "DuplicateDelivery",
     "Event",
@@ -57,6 +59,7 @@ __all__ = [
     "IncidentRepository",
     "LoginAttemptRepository",
     "LoginAttempts",
+    "NotificationRepository",
     "Page",
     "PatchComplianceSource",
     "RateLimiter",
@@ -254,6 +257,22 @@ class ExecutionRepository(Protocol):
         """Executions not yet in a terminal status, oldest first."""
 
 
+class ComplianceRepository(Protocol):
+    """The patch-compliance cache: each company's instance states as of its last sync."""
+
+    async def replace(
+        self, company_id: str, states: Sequence[InstancePatchState], synced_at: datetime
+    ) -> None:
+        """Make ``states`` (one per instance id) the company's whole cache, synced at
+        ``synced_at``; instances missing from ``states`` are forgotten."""
+
+    async def states(self, company_id: str) -> builtins.list[InstancePatchState]:
+        """The cached states, by instance id; empty before the first sync."""
+
+    async def last_synced(self, company_id: str) -> datetime | None:
+        """When the cache was last replaced; None before the first sync."""
+
+
 class AuditLog(Protocol):
     """Append-only: there is deliberately no update or delete."""
 
@@ -303,6 +322,23 @@ class LoginAttemptRepository(Protocol):
     async def delete(self, email: str) -> None: ...
 
 
+class NotificationRepository(Protocol):
+    """Notifications per user, newest first (``created_at``, then id, both descending)."""
+
+    async def add_many(self, notifications: Sequence[Notification]) -> None: ...
+    async def list_for_user(
+        self, user_id: str, unread_only: bool = False, cursor: str | None = None, limit: int = 50
+    ) -> Page[Notification]: ...
+    async def mark_read(self, user_id: str, notification_id: str, now: datetime) -> bool:
+        """Mark one of ``user_id``'s notifications read (an already read one keeps its
+        ``read_at``); False when ``user_id`` has no notification ``notification_id``."""
+
+    async def mark_all_read(self, user_id: str, now: datetime) -> int:
+        """Mark every unread notification of ``user_id`` read; returns how many."""
+
+    async def unread_count(self, user_id: str) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every transactional store. Leaving the block without
     :meth:`commit` rolls everything back."""
@@ -316,9 +352,11 @@ class UnitOfWork(Protocol):
     runbooks: RunbookRepository
     approvals: ApprovalRepository
     executions: ExecutionRepository
+    compliance: ComplianceRepository
     audit: AuditLog
     tokens: TokenRepository
     login_attempts: LoginAttemptRepository
+    notifications: NotificationRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["postgres_schema", "truncate_postgres", "url_with_schema"]
+__all__ = ["mongo_database", "postgres_schema", "truncate_postgres", "url_with_schema"]
 
 
 def url_with_schema(base_url: str, schema: str) -> str:
@@ -74,3 +74,17 @@ def truncate_postgres(url: str) -> None:
             conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(schema, table)))
         conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER audit_append_only").format(audit))
         conn.commit()
+
+
+@contextmanager
+def mongo_database(url: str) -> Iterator[str]:
+    """The name of a MongoDB database of our own (``aw_test_<random>``), dropped afterwards."""
+    from pymongo import MongoClient
+
+    name = f"aw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        client: MongoClient[dict[str, object]] = MongoClient(url)
+        with client:
+            client.drop_database(name)

@@ -19,7 +19,7 @@ from alertwhisperer_core.memory import InMemoryReplayGuard, InMemoryStore
 from alertwhisperer_core.ports import ReplayGuard, UnitOfWorkFactory
 
 from ..conftest import service_url
-from ._databases import postgres_schema, truncate_postgres
+from ._databases import mongo_database, postgres_schema, truncate_postgres
 
 SECRET_KEY = "contract-suite-secret-key-0123456789"
 
@@ -66,12 +66,30 @@ async def postgres_backend(request: pytest.FixtureRequest, _tmp: Path) -> AsyncI
         await store.close()
 
 
+@asynccontextmanager
+async def mongo_backend(request: pytest.FixtureRequest, _tmp: Path) -> AsyncIterator[Backend]:
+    from alertwhisperer_adapters.mongo import open_mongo_store
+
+    url, database = request.getfixturevalue("mongo_session_database")
+    store = await open_mongo_store(url, secret_key=SECRET_KEY, database=database)
+    try:
+        for name in await store.db.list_collection_names():
+            await store.db[name].delete_many({})
+        yield Backend("mongo", store, store.replay_guard())
+    finally:
+        await store.close()
+
+
 BACKENDS: dict[str, BackendFactory] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
     "postgres": postgres_backend,
+    "mongo": mongo_backend,
 }
-MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {"postgres": (pytest.mark.postgres,)}
+MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {
+    "postgres": (pytest.mark.postgres,),
+    "mongo": (pytest.mark.mongo,),
+}
 
 
 @pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in BACKENDS])
@@ -104,3 +122,12 @@ def postgres_schema_url() -> Iterator[str]:
     base = service_url("AW_TEST_POSTGRES_URL")
     with postgres_schema(base) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def mongo_session_database() -> Iterator[tuple[str, str]]:
+    """A MongoDB database of our own for this test session (collections and indexes made by
+    the first store opened on it); tests empty it before use, it is dropped at the end."""
+    url = service_url("AW_TEST_MONGO_URL")
+    with mongo_database(url) as name:
+        yield url, name

@@ -313,3 +313,27 @@ async def test_a_second_key_lock_in_one_unit_of_work_reads_its_own_key(
         await uow.commit()
     assert [i.id for i in others] == ["b"]
     assert [i.id for i in mine] == ["a"]
+
+
+async def test_keys_locked_up_front_each_read_their_own_sessions(
+    store: UnitOfWorkFactory,
+) -> None:
+    await _add(
+        store,
+        _session("a1", 0, 1, key="a"), _session("a2", 60 * 24, 60 * 24, key="a"),
+        _session("b1", 0, 2, key="b"), _session("c1", 0, 3, key="c", company_id="globex"),
+        _session("shut", 0, 1, key="b", status=IncidentStatus.RESOLVED),
+    )  # fmt: skip
+    async with store() as uow:
+        for key in ("a", "b", "c"):
+            await uow.incidents.lock_key("acme", key)
+        await uow.incidents.add(_session("b2", 1, 1, key="b"))
+        b = await uow.incidents.open_sessions("acme", "b", at(0), at(5))
+        a = await uow.incidents.open_sessions("acme", "a", at(0), at(5))
+        c = await uow.incidents.open_for_key("acme", "c")
+        every_a = await uow.incidents.open_for_key("acme", "a")
+        await uow.commit()
+    assert [i.id for i in b] == ["b1", "b2"]
+    assert [i.id for i in a] == ["a1"]
+    assert c == []
+    assert [i.id for i in every_a] == ["a1", "a2"]

@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from alertwhisperer_adapters.http import ENDPOINTS
+from alertwhisperer_core import InstancePatchState
 
 from ..support.api import PASSWORD, Api, Tenant, running_api
 
@@ -36,6 +37,7 @@ class Row:
     own: tuple[int, int, int]
     foreign: tuple[int, int, int]
     anonymous: int = 401
+    app_options: Callable[[], dict[str, Any]] = dict  # for running_api
 
 
 def _row(
@@ -45,8 +47,20 @@ def _row(
     own: tuple[int, int, int],
     foreign: tuple[int, int, int] | None = None,
     anonymous: int = 401,
+    app_options: Callable[[], dict[str, Any]] = dict,
 ) -> Row:
-    return Row(method, path, call, own, foreign or (own[0], 404, 404), anonymous)
+    return Row(method, path, call, own, foreign or (own[0], 404, 404), anonymous, app_options)
+
+
+class _Fleet:
+    """A patch-compliance source reporting one instance (not among any tenant's assets)."""
+
+    async def instance_states(self, company_id: str) -> list[InstancePatchState]:
+        return [InstancePatchState("i-walk", missing=1)]
+
+
+def _with_fleet() -> dict[str, Any]:
+    return {"compliance_source": _Fleet()}
 
 
 _RUNBOOK = {"name": "Walk", "signature": "walk_*", "risk": "low", "actions": ["true"]}
@@ -324,6 +338,30 @@ ROWS = [
         lambda t: ("GET", f"/api/executions/{t.execution_id}", None),
         (200, 200, 200),
     ),
+    # Notifications are the caller's own whatever the tenant: listing and marking all always
+    # succeed; an id that is not the caller's notification is 404 for everyone (the routes'
+    # own tests mark real notifications).
+    _row(
+        "GET",
+        "/api/notifications",
+        lambda t: ("GET", "/api/notifications?unread=true", None),
+        (200, 200, 200),
+        (200, 200, 200),
+    ),
+    _row(
+        "POST",
+        "/api/notifications/{id}/read",
+        lambda t: ("POST", f"/api/notifications/{t.incident_id}/read", None),
+        (404, 404, 404),
+        (404, 404, 404),
+    ),
+    _row(
+        "POST",
+        "/api/notifications/read-all",
+        lambda t: ("POST", "/api/notifications/read-all", None),
+        (200, 200, 200),
+        (200, 200, 200),
+    ),
     _row(
         "GET",
         "/api/approvals",
@@ -341,6 +379,19 @@ ROWS = [
         "/api/approvals/{id}/reject",
         lambda t: ("POST", f"/api/approvals/{t.approval_id}/reject", None),
         (200, 200, 403),
+    ),
+    _row(
+        "POST",
+        "/api/companies/{id}/compliance/sync",
+        lambda t: ("POST", f"/api/companies/{t.company_id}/compliance/sync", None),
+        (200, 200, 403),
+        app_options=_with_fleet,
+    ),
+    _row(
+        "GET",
+        "/api/companies/{id}/compliance",
+        lambda t: ("GET", f"/api/companies/{t.company_id}/compliance", None),
+        (200, 200, 200),
     ),
     _row(
         "GET",
@@ -429,7 +480,7 @@ def _cells() -> list[Any]:
 def test_route_answers_each_role_for_own_and_foreign_company(
     row: Row, target: str, role: str, expected: int
 ) -> None:
-    with running_api() as api:
+    with running_api(**row.app_options()) as api:
         tenant = api.acme if target == "own" else api.globex
         actor = api.user_for(role)
         response = _send(api, actor, row.call(tenant))
@@ -443,7 +494,7 @@ def test_route_answers_each_role_for_own_and_foreign_company(
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.path}")
 def test_route_without_credentials(row: Row) -> None:
-    with running_api() as api:
+    with running_api(**row.app_options()) as api:
         response = _send(api, None, row.call(api.acme))
         if row.path == "/api/auth/login":
             assert response.status_code == 401  # "nobody" has no account

@@ -15,10 +15,19 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from alertwhisperer_adapters.http import create_app
+from alertwhisperer_core import InstancePatchState
 
 from ..support.api import build_world, restore_token
 
-WORLD, TENANTS, SERVICES, _ = build_world()
+
+class _Fleet:
+    """Patch Manager's answer: a server without AWS answers sync with a 503 by design."""
+
+    async def instance_states(self, company_id: str) -> list[InstancePatchState]:
+        return [InstancePatchState("i-fuzz", missing=1)]
+
+
+WORLD, TENANTS, SERVICES, _ = build_world(compliance_source=_Fleet())
 APP = create_app(SERVICES)
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 HEADERS = {"Authorization": "Bearer tok-msp"}

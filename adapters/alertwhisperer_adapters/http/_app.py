@@ -13,7 +13,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from . import _audit, _auth, _companies, _incidents, _ops, _remediation, _users, _webhooks
+from . import (
+    _audit,
+    _auth,
+    _companies,
+    _compliance,
+    _incidents,
+    _notifications,
+    _ops,
+    _remediation,
+    _users,
+    _webhooks,
+)
 from ._context import AppServices
 from ._errors import EXCEPTION_HANDLERS
 from ._logging import RequestMiddleware
@@ -27,10 +38,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *_auth.ENDPOINTS,
     *_users.ENDPOINTS,
     *_companies.ENDPOINTS,
+    *_compliance.ENDPOINTS,
     *_webhooks.ENDPOINTS,
     *_incidents.ENDPOINTS,
     *_remediation.ENDPOINTS,
     *_audit.ENDPOINTS,
+    *_notifications.ENDPOINTS,
     *_ops.ENDPOINTS,
 )
 """Every route of the reference server (SPEC §11, without the real-time part)."""

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import attrs
 from starlette.requests import Request
 
+from alertwhisperer_core.ports import PatchComplianceSource
 from alertwhisperer_core.service import AuthPolicy, PasswordHasher, RemediationRequest, Services
 
 from ..executors import DryRunExecutor, Remediator
@@ -32,7 +33,9 @@ class AppServices:
     create the first admin); ``ping`` raises when the store is unreachable (``/readyz``);
     ``on_remediations`` runs after a webhook's unit of work committed, with the low-risk
     runbooks cleared to run; ``remediator`` runs executions (a dry run unless the composition
-    root configures a real executor); ``close`` releases the store when the app shuts down.
+    root configures a real executor); ``compliance_source`` answers patch-compliance syncs
+    (AWS Systems Manager when a region is configured, else None); ``close`` releases the
+    store when the app shuts down.
     """
 
     services: Services
@@ -45,6 +48,8 @@ class AppServices:
     on_remediations: Callable[[Sequence[RemediationRequest]], Awaitable[None]] = _no_remediation
     # Runs executions started over HTTP; the composition root picks the executor.
     remediator: Remediator = attrs.field(factory=lambda: Remediator(DryRunExecutor()))
+    # Where patch compliance is synced from; None: sync answers 503 (AWS not configured).
+    compliance_source: PatchComplianceSource | None = None
     startup: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
 

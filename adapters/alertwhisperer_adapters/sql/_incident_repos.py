@@ -223,8 +223,7 @@ class SqlIncidents:
         if held and lo is not None and hi is not None:
             lo, hi = lo - _MARGIN, hi + _MARGIN
         params = {"c": company_id, "key": key, "lo": lo, "hi": hi}
-        if self.uow.take_pending_lock(lock_id):
-            await self.uow.send_locks_before(lock_id)
+        if await self.uow.take_pending_lock(lock_id):
             rows = await self.uow.rows(
                 _LOCK_AND_READ, {**params, "lock_id": lock_id}, takes_lock=True
             )

@@ -294,6 +294,9 @@ async def open_sql_store(
     else:
         options.update(pool_size=pool_size, max_overflow=pool_size)
     if backend == "sqlite":
+        # The store's lock, not the thread, guards its one connection: a composition root may
+        # open the store on one thread and serve from another.
+        options["connect_args"] = {"check_same_thread": False}
         engine = create_engine(sync_database_url(async_url), **options)
         install_sqlite_hooks(engine)
         try:

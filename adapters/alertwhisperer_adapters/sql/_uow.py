@@ -36,8 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alertwhisperer_core.ports import TransientConflict
 
 from ._auth import SqlLoginAttempts, SqlTokens
+from ._compliance import SqlCompliance
 from ._executions import SqlExecutions
 from ._fast import Compiled, Prepared
+from ._notifications import SqlNotifications
 from ._repositories import (
     SqlAlerts,
     SqlApprovals,
@@ -131,9 +133,11 @@ class SqlUnitOfWork:
         self.runbooks = SqlRunbooks(self)
         self.approvals = SqlApprovals(self)
         self.executions = SqlExecutions(self)
+        self.compliance = SqlCompliance(self)
         self.audit = SqlAudit(self)
         self.tokens = SqlTokens(self)
         self.login_attempts = SqlLoginAttempts(self)
+        self.notifications = SqlNotifications(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -297,24 +301,19 @@ class SqlUnitOfWork:
         if not self._sqlite:
             self._pending_locks[lock_id] = None
 
-    def take_pending_lock(self, lock_id: int) -> bool:
-        """Claim the sending of ``lock_id`` for a statement that takes the lock itself;
-        locks requested before it are sent first, so locks are taken in request order."""
+    async def take_pending_lock(self, lock_id: int) -> bool:
+        """Claim ``lock_id`` for a statement that takes the lock itself (the caller runs it
+        next): the locks requested before it are sent first, the ones requested after it stay
+        pending, so locks are always taken in the order they were requested."""
         if lock_id not in self._pending_locks:
             return False
+        for earlier in list(self._pending_locks):
+            if earlier == lock_id:
+                break
+            del self._pending_locks[earlier]
+            await self._lock_now(earlier)
         del self._pending_locks[lock_id]
         return True
-
-    async def send_locks_before(self, lock_id: int) -> None:
-        """Send the pending locks requested before ``lock_id``."""
-        earlier = []
-        for pending in self._pending_locks:
-            if pending == lock_id:
-                break
-            earlier.append(pending)
-        for pending in earlier:
-            del self._pending_locks[pending]
-            await self._lock_now(pending)
 
     async def _send_locks(self) -> None:
         while self._pending_locks:

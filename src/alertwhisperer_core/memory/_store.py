@@ -14,10 +14,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import attrs
+
 from .._cursor import decode_cursor, encode_cursor
 from .._execution import Execution
 from .._expiring import ExpiringMap
 from .._idempotency import DeliveryRecord, delivery_key
+from .._kpis import InstancePatchState
 from .._models import (
     Alert,
     ApprovalRequest,
@@ -28,6 +31,7 @@ from .._models import (
     Runbook,
     User,
 )
+from .._notifications import Notification
 from .._settings import Company
 from ..ports import (
     AlertQuery,
@@ -69,9 +73,12 @@ class InMemoryStore:
         self.runbooks: dict[str, Runbook] = {}
         self.approvals: dict[str, ApprovalRequest] = {}
         self.executions: dict[str, Execution] = {}
+        # Per company: when it was last synced and its instance states, by instance id.
+        self.compliance: dict[str, tuple[datetime, tuple[InstancePatchState, ...]]] = {}
         self.audit: list[AuditEntry] = []
         self.tokens: dict[str, AuthToken] = {}
         self.login_attempts: dict[str, LoginAttempts] = {}
+        self.notifications: dict[str, Notification] = {}
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -479,6 +486,22 @@ class _Executions(_Repo):
         )
 
 
+class _Compliance(_Repo):
+    async def replace(
+        self, company_id: str, states: Sequence[InstancePatchState], synced_at: datetime
+    ) -> None:
+        ordered = tuple(sorted(states, key=lambda state: state.instance_id))
+        self.j.put(self.s.compliance, company_id, (synced_at, ordered))
+
+    async def states(self, company_id: str) -> builtins.list[InstancePatchState]:
+        cached = self.s.compliance.get(company_id)
+        return [] if cached is None else builtins.list(cached[1])
+
+    async def last_synced(self, company_id: str) -> datetime | None:
+        cached = self.s.compliance.get(company_id)
+        return None if cached is None else cached[0]
+
+
 class _Audit(_Repo):
     async def append(self, entry: AuditEntry) -> None:
         self.j.append(self.s.audit, entry)
@@ -528,6 +551,43 @@ class _LoginAttempts(_Repo):
         self.j.delete(self.s.login_attempts, email)
 
 
+class _Notifications(_Repo):
+    async def add_many(self, notifications: Sequence[Notification]) -> None:
+        for notification in notifications:
+            self.j.put(self.s.notifications, notification.id, notification)
+
+    async def list_for_user(
+        self, user_id: str, unread_only: bool = False, cursor: str | None = None, limit: int = 50
+    ) -> Page[Notification]:
+        rows = [
+            n
+            for n in self.s.notifications.values()
+            if n.user_id == user_id and not (unread_only and n.is_read)
+        ]
+        return _page(rows, lambda n: (n.created_at.isoformat(), n.id), cursor, limit)
+
+    async def mark_read(self, user_id: str, notification_id: str, now: datetime) -> bool:
+        found = self.s.notifications.get(notification_id)
+        if found is None or found.user_id != user_id:
+            return False
+        if not found.is_read:
+            self.j.put(self.s.notifications, found.id, attrs.evolve(found, read_at=now))
+        return True
+
+    async def mark_all_read(self, user_id: str, now: datetime) -> int:
+        unread = [
+            n for n in self.s.notifications.values() if n.user_id == user_id and not n.is_read
+        ]
+        for n in unread:
+            self.j.put(self.s.notifications, n.id, attrs.evolve(n, read_at=now))
+        return len(unread)
+
+    async def unread_count(self, user_id: str) -> int:
+        return sum(
+            1 for n in self.s.notifications.values() if n.user_id == user_id and not n.is_read
+        )
+
+
 class InMemoryUnitOfWork:
     """A serial transaction over an :class:`InMemoryStore`."""
 
@@ -543,9 +603,11 @@ class InMemoryUnitOfWork:
         self.runbooks = _Runbooks(store, self._journal)
         self.approvals = _Approvals(store, self._journal)
         self.executions = _Executions(store, self._journal)
+        self.compliance = _Compliance(store, self._journal)
         self.audit = _Audit(store, self._journal)
         self.tokens = _Tokens(store, self._journal)
         self.login_attempts = _LoginAttempts(store, self._journal)
+        self.notifications = _Notifications(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -22,7 +22,7 @@ parses a generic alert.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
@@ -31,7 +31,7 @@ from .._models import Alert, AlertStatus, Severity
 from ..errors import NormalizationError
 from ._delivery import Delivery
 from ._severity import parse_severity
-from ._times import FUTURE_TOLERANCE, parse_timestamp, with_clamp_flag
+from ._times import FUTURE_TOLERANCE, parse_timestamp
 from ._wire import echo
 
 __all__ = ["GENERIC_DECODER", "GenericWire", "build_generic"]
@@ -67,9 +67,11 @@ class GenericWire(msgspec.Struct, frozen=True, gc=False):
 GENERIC_DECODER = msgspec.json.Decoder(GenericWire)
 
 _STATUS = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
-_MEDIUM = Severity.MEDIUM
 _FIRING = AlertStatus.FIRING
-_SEVERITIES = {severity.value: severity for severity in Severity}
+# A missing severity (None) is medium: one lookup serves the usual cases.
+_SEVERITIES: dict[str | None, Severity] = {None: Severity.MEDIUM}
+_SEVERITIES.update((severity.value, severity) for severity in Severity)
+_fromisoformat = datetime.fromisoformat
 
 
 def build_generic(
@@ -81,30 +83,38 @@ def build_generic(
     delivery_id: str | None,
 ) -> Delivery:
     """Turn a decoded generic payload into a one-alert :class:`Delivery`."""
-    # The hot path of the whole pipeline: lookups are inlined and each check is written so
-    # the common case costs one comparison.
+    # The hot path of the whole pipeline: lookups and the usual cases of parse_timestamp and
+    # _own_delivery_id are inlined, and each check is written so the common case costs one
+    # comparison.
     asset_name = wire.asset_name
     signature = wire.signature
-    if type(asset_name) is not str or not asset_name or asset_name.isspace():
+    # strip() is empty exactly for an empty or all-whitespace name, and returns the string
+    # itself (no copy) for the usual name.
+    if asset_name is UNSET or not asset_name.strip():
         raise NormalizationError("asset_name", _missing_or_empty(asset_name))
-    if type(signature) is not str or not signature or signature.isspace():
+    if signature is UNSET or not signature.strip():
         raise NormalizationError("signature", _missing_or_empty(signature))
 
     severity_name = wire.severity
-    if severity_name is None:
-        severity = _MEDIUM
-    else:
-        severity = _SEVERITIES.get(severity_name) or parse_severity(severity_name, field="severity")
+    severity = _SEVERITIES.get(severity_name) or parse_severity(severity_name, field="severity")
     status = _FIRING if wire.status is None else _status(wire.status)
 
     timestamp = wire.timestamp
-    clamped = False
     if timestamp is None:
         event_time = received_at
     else:
-        event_time = parse_timestamp(timestamp, "timestamp")
-        if event_time - received_at > FUTURE_TOLERANCE:
-            event_time, clamped = received_at, True
+        # parse_timestamp's first step, inlined: "YYYY-…" cannot be a number, and a string in
+        # UTC is done. Anything else takes the general path, which parses again.
+        if type(timestamp) is str and timestamp[4:5] == "-":
+            try:
+                event_time = _fromisoformat(timestamp)
+            except ValueError:
+                event_time = parse_timestamp(timestamp, "timestamp")
+            else:
+                if event_time.tzinfo is not UTC:
+                    event_time = parse_timestamp(timestamp, "timestamp")
+        else:
+            event_time = parse_timestamp(timestamp, "timestamp")
 
     labels: dict[str, str]
     raw_labels = wire.labels
@@ -114,7 +124,10 @@ def build_generic(
         labels = {k: v if type(v) is str else _label_text(v) for k, v in raw_labels.items()}
 
     if not delivery_id:
-        delivery_id = _own_delivery_id(wire)
+        if wire.id is UNSET and wire.delivery_id is None:
+            delivery_id = ""
+        else:
+            delivery_id = _own_delivery_id(wire)
 
     message = wire.message
     alert = Alert(
@@ -134,8 +147,10 @@ def build_generic(
         source="generic",
         raw=body,
     )
-    if clamped:
-        alert = with_clamp_flag(alert)
+    # Clamped after the fact (see with_clamp_flag): only an event time after receipt can need
+    # it, and comparing first spares building a timedelta for every alert from the past.
+    if event_time > received_at and event_time - received_at > FUTURE_TOLERANCE:
+        alert = msgspec.structs.replace(alert, event_time=received_at, event_time_clamped=True)
     return Delivery("generic", (alert,), delivery_id)
 
 

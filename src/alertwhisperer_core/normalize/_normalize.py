@@ -30,6 +30,7 @@ from ._zabbix import normalize_zabbix
 __all__ = ["normalize"]
 
 _Normalizer = Callable[[bytes, str, datetime, Callable[[], str], str | None], Delivery]
+_decode_generic = GENERIC_DECODER.decode  # bound once: normalize runs for every request
 
 
 def _normalize_generic(
@@ -87,7 +88,7 @@ def normalize(
         return _forced(source, body, company_id, received_at, new_id, delivery_id)
 
     try:
-        wire = GENERIC_DECODER.decode(body)
+        wire = _decode_generic(body)
     except DECODE_FAILURES as exc:
         detected = _detect_after_failure(exc, body)
     else:

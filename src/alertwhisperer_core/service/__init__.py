@@ -40,10 +40,23 @@ from ._companies import (
     regenerate_api_key,
     update_company,
 )
+from ._compliance import (
+    CompanyCompliance,
+    ComplianceNotConfigured,
+    ComplianceSourceFailed,
+    get_compliance,
+    sync_compliance,
+)
 from ._incidents import add_incident_note, get_incident, update_incident
 from ._ingest import MAX_BODY_BYTES, WebhookOutcome, WebhookRequest, ingest_webhook
 from ._integrations import WEBHOOK_PATH, integration_snippets, webhook_url
 from ._kpis_service import KpiFilter, KpiPeriod, company_kpis
+from ._notifications_service import (
+    NotificationPage,
+    list_notifications,
+    mark_all_notifications_read,
+    mark_notification_read,
+)
 from ._queries import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -110,7 +123,10 @@ __all__ = [
     "AuditFilter",
     "AuthPolicy",
     "CompanyChanges",
+    "CompanyCompliance",
     "CompanyCredentials",
+    "ComplianceNotConfigured",
+    "ComplianceSourceFailed",
     "CorrelationChanges",
     "HealthCheckSpec",
     "IncidentChanges",
@@ -126,6 +142,7 @@ __all__ = [
     "NewNote",
     "NewRunbook",
     "NewUser",
+    "NotificationPage",
     "PasswordHasher",
     "PolicyChanges",
     "Principal",
@@ -159,6 +176,7 @@ __all__ = [
     "expire_approvals",
     "export_audit",
     "get_company",
+    "get_compliance",
     "get_execution",
     "get_incident",
     "get_runbook",
@@ -174,14 +192,18 @@ __all__ = [
     "list_audit",
     "list_companies",
     "list_incidents",
+    "list_notifications",
     "list_runbooks",
     "list_users",
     "login",
     "logout",
+    "mark_all_notifications_read",
+    "mark_notification_read",
     "recover_executions",
     "regenerate_api_key",
     "run_execution",
     "settings_fields",
+    "sync_compliance",
     "update_asset",
     "update_company",
     "update_incident",

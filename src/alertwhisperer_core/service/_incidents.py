@@ -16,11 +16,13 @@ import attrs
 from .._incidents import add_note, assign
 from .._lifecycle import transition_incident
 from .._models import Incident, IncidentStatus, Note, Resolution, TimelineEntry, User
+from .._notifications import Notification, assignment_notifications
 from .._rbac import Access, Action, authorize
 from ..errors import Conflict, ValidationError
 from ..ports import Event, UnitOfWork
 from ._access import audit, not_found, require
 from ._commands import UNSET, IncidentChanges, NewNote
+from ._ingest import notification_event
 from ._queries import IncidentView, incident_view
 from ._services import Services
 
@@ -104,6 +106,7 @@ async def update_incident(
         if incident.merged_into is not None:
             raise Conflict(f"Incident was merged into {incident.merged_into}; change that one")
         updated = incident
+        notes: tuple[Notification, ...] = ()
         if changes.status is not UNSET and changes.status is not incident.status:
             updated = _change_status(updated, changes.status, now)
             await audit(
@@ -132,6 +135,9 @@ async def update_incident(
             else:
                 assignee = await _assignee(uow, incident, changes.assigned_to)
                 updated = assign(updated, assignee.id, now)
+                notes = assignment_notifications(
+                    updated, assignee.id, assigned_by=actor.id, new_id=services.ids.new_id, now=now
+                )
             await audit(
                 services,
                 uow,
@@ -149,8 +155,11 @@ async def update_incident(
         if updated == incident:
             return view
         await uow.incidents.update(updated)
+        await uow.notifications.add_many(notes)
         await uow.commit()
     await services.events.publish(_event(view, now))
+    for note in notes:
+        await services.events.publish(notification_event(note))
     return view
 
 

@@ -25,7 +25,22 @@ from .._incidents import (
     resolves,
 )
 from .._maintenance import in_maintenance
-from .._models import Alert, AlertStatus, AuditEntry, Incident, IncidentStatus, Role
+from .._models import (
+    Alert,
+    AlertStatus,
+    ApprovalRequest,
+    AuditEntry,
+    Incident,
+    IncidentStatus,
+    Role,
+    Severity,
+)
+from .._notifications import (
+    Notification,
+    approval_notifications,
+    assignment_notifications,
+    critical_alert_notifications,
+)
 from .._ratelimit import rate_limit_headers, throttle_status
 from .._routing import pick_technician
 from .._runbooks import match_runbook
@@ -45,7 +60,13 @@ from ..normalize import Delivery, normalize, sniff_sender
 from ..ports import DuplicateDelivery, Event, TransientConflict, UnitOfWork
 from ._services import RemediationRequest, Services
 
-__all__ = ["MAX_BODY_BYTES", "WebhookOutcome", "WebhookRequest", "ingest_webhook"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "WebhookOutcome",
+    "WebhookRequest",
+    "ingest_webhook",
+    "notification_event",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 _MAX_DELIVERY_ID = 256
@@ -238,6 +259,11 @@ class _Batch:
         self.order: list[str] = []  # ids of the incidents the alerts joined, for the response
         self.last_assignee: str | None = None
         self.by_key: dict[str, set[str]] = {}
+        # Notifications (SPEC §10): who was assigned what, and each stored incident's severity
+        # before this delivery, so a critical alert notifies once per incident, not per alert.
+        self.assigned: list[tuple[str, str]] = []
+        self.approvals: list[tuple[ApprovalRequest, str]] = []  # with the runbook's name
+        self.prior_severity: dict[str, Severity] = {}
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
@@ -295,6 +321,7 @@ async def _store_delivery(
             now + DELIVERY_WINDOW,
         )
     await _score_events(uow, company, batch, now)
+    await _notify(services, uow, company, batch, now)
     return joined, batch.remediations, batch.events
 
 
@@ -305,6 +332,7 @@ async def _load(uow: UnitOfWork, batch: _Batch, incident_id: str) -> Incident:
     found = await uow.incidents.get(incident_id)
     if found is None:  # pragma: no cover - a candidate the store just returned
         raise LookupError(incident_id)
+    batch.prior_severity.setdefault(found.id, found.severity)
     return found
 
 
@@ -415,6 +443,7 @@ async def _route_new_incident(
                 now=now,
             )
             await uow.approvals.add(approval)
+            batch.approvals.append((approval, runbook.name))
             await uow.audit.append(
                 AuditEntry(
                     id=services.ids.new_id(),
@@ -457,6 +486,7 @@ async def _route_new_incident(
         return
     batch.last_assignee = chosen
     batch.incidents[incident.id] = assign(incident, chosen, now)
+    batch.assigned.append((incident.id, chosen))
     await uow.audit.append(
         AuditEntry(
             id=services.ids.new_id(),
@@ -499,6 +529,70 @@ async def _score_events(uow: UnitOfWork, company: Company, batch: _Batch, now: d
                 now,
             )
         )
+
+
+# --- notifications (SPEC §10) ---------------------------------------------------------------
+
+
+async def _notify(
+    services: Services, uow: UnitOfWork, company: Company, batch: _Batch, now: datetime
+) -> None:
+    """Store this delivery's notifications in its unit of work; announce each after commit.
+
+    A critical incident notifies when it becomes visible (opened, or a pending group reaching
+    ``min_alerts``) or when a critical alert raises a stored incident to critical; never while
+    pending or in maintenance. Built last so the ids of everything else do not shift.
+    """
+    notes: list[Notification] = []
+    for incident_id, user_id in batch.assigned:
+        incident = batch.incidents[incident_id]
+        notes += assignment_notifications(
+            incident, user_id, assigned_by=None, new_id=services.ids.new_id, now=now
+        )
+    users = await uow.users.list(None) if batch.approvals else []
+    for approval, runbook_name in batch.approvals:
+        notes += approval_notifications(
+            users, approval, runbook_name, new_id=services.ids.new_id, now=now
+        )
+    critical = [
+        i
+        for i in batch.incidents.values()
+        if i.is_open
+        and i.status is not IncidentStatus.PENDING
+        and not i.in_maintenance
+        and i.severity is Severity.CRITICAL
+        and (
+            i.id in batch.activated
+            or batch.prior_severity.get(i.id, Severity.CRITICAL) is not Severity.CRITICAL
+        )
+    ]
+    if critical:
+        users = users or await uow.users.list(None)
+        for incident in critical:
+            notes += critical_alert_notifications(
+                users, incident, new_id=services.ids.new_id, now=now
+            )
+    if notes:
+        await uow.notifications.add_many(notes)
+        batch.events += [notification_event(n) for n in notes]
+
+
+def notification_event(notification: Notification) -> Event:
+    """The ``notification`` event for its one recipient (``data.user_id``)."""
+    n = notification
+    return Event(
+        "notification",
+        n.company_id,
+        {
+            "id": n.id,
+            "user_id": n.user_id,
+            "type": n.type.value,
+            "title": n.title,
+            "body": n.body,
+            "link": {"type": n.link_type, "id": n.link_id},
+        },
+        n.created_at,
+    )
 
 
 def _alert_event(alert: Alert, incident: Incident | None) -> dict[str, Any]:

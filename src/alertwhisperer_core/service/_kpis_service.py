@@ -14,6 +14,7 @@ from .._kpis import KpiReport, compute_kpis
 from .._models import User
 from .._rbac import Action
 from ._access import narrow_companies
+from ._compliance import cached_compliance
 from ._queries import check_range
 from ._services import Services
 
@@ -42,7 +43,9 @@ class KpiPeriod:
 async def company_kpis(services: Services, actor: User, query: KpiFilter) -> KpiPeriod:
     """Noise reduction, self-healed %, MTTR (overall, auto, manual) and patch compliance.
 
-    Patch compliance has no value until the compliance integration records instance states.
+    Patch compliance is the current cached state of the companies' instances (the last sync,
+    not the period: Patch Manager reports how instances are now); it has no value until one of
+    them was synced.
     """
     check_range(query.since, query.until)
     companies = narrow_companies(actor, Action.VIEW_KPIS, query.company_id)
@@ -54,5 +57,6 @@ async def company_kpis(services: Services, actor: User, query: KpiFilter) -> Kpi
     async with services.uow() as uow:
         alert_count = await uow.alerts.count(companies, since, bound)
         incidents = await uow.incidents.all_in_period(companies, since, bound)
-    report = compute_kpis(alert_count=alert_count, incidents=incidents, compliance=None)
+        compliance = await cached_compliance(uow, companies)
+    report = compute_kpis(alert_count=alert_count, incidents=incidents, compliance=compliance)
     return KpiPeriod(report=report, since=since, until=until, company_ids=companies)

@@ -27,10 +27,12 @@ from .._approvals import ApprovalEvent, decide, expire_due, remediation_route, r
 from .._execution import Execution, ExecutionStatus
 from .._maintenance import in_maintenance
 from .._models import ApprovalRequest, ApprovalStatus, Incident, IncidentStatus, Runbook, User
+from .._notifications import approval_notifications
 from .._rbac import Action
 from ..errors import Conflict
 from ..ports import Event, UnitOfWork
 from ._access import audit, narrow_companies, not_found, require
+from ._ingest import notification_event
 from ._services import RemediationRequest, Services
 
 __all__ = [
@@ -184,8 +186,14 @@ async def execute_runbook(
                 "risk": runbook.risk.value,
             },
         )
+        notes = approval_notifications(
+            await uow.users.list(None), request, runbook.name, new_id=services.ids.new_id, now=now
+        )
+        await uow.notifications.add_many(notes)
         await uow.commit()
     await services.events.publish(_approval_event("approval.requested", request, now))
+    for note in notes:
+        await services.events.publish(notification_event(note))
     return request
 
 

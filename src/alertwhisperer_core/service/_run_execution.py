@@ -40,10 +40,12 @@ from .._models import (
     Runbook,
     TimelineEntry,
 )
+from .._notifications import failed_execution_notifications
 from .._routing import pick_technician
 from ..errors import Conflict
 from ..ports import Event, HttpProbe, RunbookExecutor, UnitOfWork
 from ._access import audit, not_found
+from ._ingest import notification_event
 from ._remediation import SYSTEM_ACTOR, execution_event
 from ._services import Services
 
@@ -235,7 +237,19 @@ async def _record(
     runbook = await uow.runbooks.get(execution.runbook_id)
     incident = await uow.incidents.get(execution.incident_id)
     if incident is not None and incident.is_open:
-        await _settle_incident(services, uow, incident, outcome.healed, now, events)
+        incident = await _settle_incident(services, uow, incident, outcome.healed, now, events)
+        if not outcome.healed and outcome.label != "dry_run":
+            # A failed run (or one a restart cut off) needs a person: notify (SPEC §10).
+            notes = failed_execution_notifications(
+                await uow.users.list(None),
+                incident,
+                execution.id,
+                runbook.name if runbook is not None else execution.runbook_id,
+                new_id=services.ids.new_id,
+                now=now,
+            )
+            await uow.notifications.add_many(notes)
+            events += [notification_event(n) for n in notes]
     requester = await uow.users.get(execution.requested_by)
     system = execution.requested_by == SYSTEM_ACTOR
     await uow.audit.append(
@@ -272,7 +286,9 @@ async def _settle_incident(
     healed: bool,
     now: datetime,
     events: list[Event],
-) -> None:
+) -> Incident:
+    """Resolve a healed incident, or give an unhealed one without an assignee to a
+    technician; returns the incident as it now is."""
     if healed:
         updated = attrs.evolve(
             incident,
@@ -287,7 +303,7 @@ async def _settle_incident(
     elif incident.assigned_to is None:
         chosen = await _least_loaded_technician(uow, incident.company_id)
         if chosen is None:
-            return
+            return incident
         updated = assign(incident, chosen, now)
         await audit(
             services,
@@ -303,7 +319,7 @@ async def _settle_incident(
             },
         )
     else:
-        return
+        return incident
     await uow.incidents.update(updated)
     events.append(
         Event(
@@ -318,6 +334,7 @@ async def _settle_incident(
             now,
         )
     )
+    return updated
 
 
 async def _least_loaded_technician(uow: UnitOfWork, company_id: str) -> str | None:
