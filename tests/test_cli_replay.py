@@ -101,3 +101,45 @@ def test_storm_command_prints_json_lines() -> None:
     lines = done.stdout.splitlines()
     assert len(lines) >= 20
     assert all(isinstance(json.loads(line), dict) for line in lines)
+
+
+def test_db_upgrade_migrates_an_empty_sqlite_database(tmp_path: Path) -> None:
+    import os
+
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "alertwhisperer_adapters.cli", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "AW_DATABASE_URL": url},
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"database at head: {url}" in done.stdout
+    assert (tmp_path / "fresh.db").exists()
+
+
+def test_db_upgrade_prepares_mongodb(tmp_path: Path) -> None:
+    import os
+
+    from tests.conftest import service_url
+
+    base = service_url("AW_TEST_MONGO_URL")
+    url = base.replace("/?", "/aw_cli_upgrade?", 1) if "/?" in base else base
+    done = subprocess.run(
+        [sys.executable, "-m", "alertwhisperer_adapters.cli", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "AW_DATABASE_URL": url},
+    )
+    try:
+        assert done.returncode == 0, done.stderr
+        assert "database at head" in done.stdout
+    finally:
+        import pymongo
+
+        with pymongo.MongoClient(base) as client:
+            client.drop_database("aw_cli_upgrade")

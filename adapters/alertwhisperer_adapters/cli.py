@@ -46,12 +46,36 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_db(args: argparse.Namespace) -> int:
     from .bootstrap import database_url
-    from .sql import upgrade_database
 
     url = database_url()
-    upgrade_database(url)
-    print(f"database at head: {url}")
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        # MongoDB has no schema to migrate: opening the store creates its collections and indexes.
+        import asyncio
+
+        from .mongo import open_mongo_store
+
+        async def prepare() -> None:
+            store = await open_mongo_store(url)
+            await store.close()
+
+        asyncio.run(prepare())
+    else:
+        from .sql import upgrade_database
+
+        upgrade_database(url)
+    print(f"database at head: {_redacted(url)}")
     return 0
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _cmd_create_admin(args: argparse.Namespace) -> int:
