@@ -10,6 +10,7 @@ benchmark is measured in the same run for comparison. Each case runs in a fresh 
 
     python -m benchmarks.bench_ingest_stores [--alerts N] [--concurrency C] [--cases a,b]
 
+SQLite commits are durable (``synchronous=FULL``) unless ``--sqlite-synchronous NORMAL``.
 PostgreSQL cases use ``AW_BENCH_POSTGRES_URL`` (else ``AW_TEST_POSTGRES_URL``) and work in a
 schema of their own, dropped afterwards; without a URL they are skipped. Prints one JSON
 object per case, then a table.
@@ -188,7 +189,10 @@ async def _run_store_case(backend: str, shape: str, alerts: int, concurrency: in
 
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
-            store = await open_sql_store(f"sqlite:///{tmp}/bench.db")
+            synchronous = os.environ.get("AW_BENCH_SQLITE_SYNCHRONOUS", "FULL")
+            store = await open_sql_store(
+                f"sqlite:///{tmp}/bench.db", sqlite_synchronous=synchronous
+            )
             try:
                 return await _ingest(store, bodies, concurrency, per_body, companies)
             finally:
@@ -234,6 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--companies", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best counts")
+    parser.add_argument(
+        "--sqlite-synchronous", choices=("FULL", "NORMAL"), default="FULL",
+        help="FULL (default): every commit on disk before the answer; NORMAL: no fsync",
+    )  # fmt: skip
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case here
     args = parser.parse_args(argv)
@@ -242,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         result = run_case(args.case, alerts, args.concurrency, args.keys, args.companies)
         print(json.dumps(result))
         return
+    os.environ["AW_BENCH_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
     results = []
     for case in args.cases.split(","):
         command = [sys.executable, "-m", "benchmarks.bench_ingest_stores", "--case", case,

@@ -82,7 +82,7 @@ async def _waits_for(store: SqlStore, holder_key: str, waiter_key: str) -> bool:
         await holder.incidents.open_for_key("acme", holder_key)
         task = asyncio.create_task(waiter())
         try:
-            await asyncio.wait_for(got_it.wait(), 0.3)
+            await asyncio.wait_for(got_it.wait(), 2.0)
             waited = False
         except TimeoutError:
             waited = True

@@ -295,6 +295,11 @@ async def _store_delivery(
                 },
             )
         )
+    # Lock every key of the delivery up front in one global order, so two multi-key deliveries
+    # never wait on each other's locks (a deadlock on PostgreSQL). Later calls are no-ops.
+    spec = company.settings.correlation.aggregation_key
+    for key in sorted({aggregation_key(alert, spec) for alert in delivery.alerts}):
+        await uow.incidents.lock_key(company.id, key)
     for alert in delivery.alerts:
         incident = await _correlate(services, uow, company, alert, now, batch)
         await uow.alerts.add(alert, incident.id if incident else None)
