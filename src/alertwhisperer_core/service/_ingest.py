@@ -29,7 +29,6 @@ from .._models import (
     Alert,
     AlertStatus,
     ApprovalRequest,
-    AuditEntry,
     Incident,
     IncidentStatus,
     Role,
@@ -58,6 +57,7 @@ from ..errors import (
 )
 from ..normalize import Delivery, normalize, sniff_sender
 from ..ports import DuplicateDelivery, Event, TransientConflict, UnitOfWork
+from ._access import audit
 from ._services import RemediationRequest, Services
 
 __all__ = [
@@ -280,20 +280,18 @@ async def _store_delivery(
     batch = _Batch()
     if delivery.subscription is not None:
         sub = delivery.subscription
-        await uow.audit.append(
-            AuditEntry(
-                id=services.ids.new_id(),
-                timestamp=now,
-                user_id=None,
-                user_name=SYSTEM_USER,
-                action="sns_subscription_received",
-                company_id=company.id,
-                details={
-                    "type": sub.type,
-                    "topic_arn": sub.topic_arn,
-                    "confirm_url": sub.subscribe_url,
-                },
-            )
+        await audit(
+            services,
+            uow,
+            None,
+            "sns_subscription_received",
+            now,
+            company.id,
+            {
+                "type": sub.type,
+                "topic_arn": sub.topic_arn,
+                "confirm_url": sub.subscribe_url,
+            },
         )
     # Lock every key of the delivery up front in one global order, so two multi-key deliveries
     # never wait on each other's locks (a deadlock on PostgreSQL). Later calls are no-ops.
@@ -449,21 +447,19 @@ async def _route_new_incident(
             )
             await uow.approvals.add(approval)
             batch.approvals.append((approval, runbook.name))
-            await uow.audit.append(
-                AuditEntry(
-                    id=services.ids.new_id(),
-                    timestamp=now,
-                    user_id=None,
-                    user_name=SYSTEM_USER,
-                    action="approval_requested",
-                    company_id=company.id,
-                    details={
-                        "approval_id": approval.id,
-                        "incident_id": incident.id,
-                        "runbook_id": runbook.id,
-                        "risk": str(runbook.risk),
-                    },
-                )
+            await audit(
+                services,
+                uow,
+                None,
+                "approval_requested",
+                now,
+                company.id,
+                {
+                    "approval_id": approval.id,
+                    "incident_id": incident.id,
+                    "runbook_id": runbook.id,
+                    "risk": str(runbook.risk),
+                },
             )
             batch.events.append(
                 Event(
@@ -492,20 +488,18 @@ async def _route_new_incident(
     batch.last_assignee = chosen
     batch.incidents[incident.id] = assign(incident, chosen, now)
     batch.assigned.append((incident.id, chosen))
-    await uow.audit.append(
-        AuditEntry(
-            id=services.ids.new_id(),
-            timestamp=now,
-            user_id=None,
-            user_name=SYSTEM_USER,
-            action="incident_assigned",
-            company_id=company.id,
-            details={
-                "incident_id": incident.id,
-                "assigned_to": chosen,
-                "reason": "least open incidents",
-            },
-        )
+    await audit(
+        services,
+        uow,
+        None,
+        "incident_assigned",
+        now,
+        company.id,
+        {
+            "incident_id": incident.id,
+            "assigned_to": chosen,
+            "reason": "least open incidents",
+        },
     )
 
 
