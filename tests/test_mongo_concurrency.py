@@ -11,52 +11,35 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import random
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 import pytest
 
 from alertwhisperer_adapters.mongo import MongoStore, MongoUnitOfWork, open_mongo_store
-from alertwhisperer_adapters.storm import StormConfig, generate_storm
-from alertwhisperer_core import (
-    Company,
-    CompanySettings,
-    RateLimitSettings,
-    generate_api_key,
-    hash_api_key,
-)
 from alertwhisperer_core._idempotency import DeliveryRecord
 from alertwhisperer_core.memory import (
-    InMemoryEventBus,
-    InMemoryRateLimiter,
-    InMemoryReplayGuard,
     InMemoryStore,
-    ManualClock,
 )
 from alertwhisperer_core.ports import (
-    AlertQuery,
     DuplicateDelivery,
     TransientConflict,
-    UnitOfWorkFactory,
 )
-from alertwhisperer_core.service import Services, WebhookRequest, ingest_webhook
+from alertwhisperer_core.service import WebhookRequest, ingest_webhook
 
 from .conftest import service_url
 from .contract._databases import mongo_database
 from .contract.records import alert, company
+from .support import storm_processes
 
 pytestmark = pytest.mark.mongo
 
-PROCESSES = 8
-COMPANIES = 3
-START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-NOW = START + timedelta(hours=3)
+PROCESSES = storm_processes.PROCESSES
+START = storm_processes.START
+NOW = storm_processes.NOW
 KEY = "web-01|cpu"
-Delivery = tuple[int, bytes, dict[str, str]]
+Delivery = storm_processes.Delivery
 
 
 @pytest.fixture
@@ -176,7 +159,7 @@ async def test_racing_deliveries_with_one_id_store_exactly_one(store: MongoStore
 async def test_ingest_runs_a_unit_of_work_again_after_losing_a_key_race(
     store: MongoStore,
 ) -> None:
-    await _add_companies(store)
+    await storm_processes.add_companies(store)
     lost = asyncio.Event()
 
     class Watched(MongoUnitOfWork):
@@ -185,11 +168,11 @@ async def test_ingest_runs_a_unit_of_work_again_after_losing_a_key_race(
             if isinstance(exc_info[1], TransientConflict):
                 lost.set()
 
-    services = _services(lambda: Watched(store))
+    services = storm_processes.services(lambda: Watched(store))
     body = json.dumps({"asset_name": "web-01", "signature": "cpu", "severity": "high",
                        "message": "cpu", "tool_source": "Datadog",
                        "timestamp": START.isoformat()}).encode()  # fmt: skip
-    request = WebhookRequest(body=body, headers={}, query={"api_key": _api_key(0)})
+    request = WebhookRequest(body=body, headers={}, query={"api_key": storm_processes.api_key(0)})
     async with store() as holder:
         await holder.incidents.lock_key("c0", "web-01|cpu")
         ingest = asyncio.create_task(ingest_webhook(services, request))
@@ -204,91 +187,14 @@ async def test_ingest_runs_a_unit_of_work_again_after_losing_a_key_race(
 # --- eight processes, one storm --------------------------------------------------------------
 
 
-def _api_key(company: int) -> str:
-    return generate_api_key(bytes([company + 1]) * 32)
-
-
-def _multi_alert_batches(rng: random.Random, count: int) -> list[tuple[datetime, Delivery]]:
-    """Alertmanager groups of 2 to 5 alerts over several keys, in no particular order."""
-    batches = []
-    for n in range(count):
-        company = rng.randrange(COMPANIES)
-        at = START + timedelta(minutes=rng.uniform(0, 60))
-        alerts = []
-        for _ in range(rng.randint(2, 5)):
-            asset = f"c{company}-srv-{rng.randrange(12):03d}"
-            sig = rng.choice(["cpu_high", "disk_full", "memory_pressure", "ntp_drift"])
-            start = (at + timedelta(seconds=rng.uniform(0, 120))).isoformat()
-            alerts.append({
-                "status": "firing", "startsAt": start, "endsAt": "0001-01-01T00:00:00Z",
-                "labels": {"alertname": sig, "instance": f"{asset}:9100", "severity": "high"},
-                "annotations": {"summary": f"{sig} on {asset}"},
-                "fingerprint": uuid.UUID(int=rng.getrandbits(128)).hex[:16],
-            })  # fmt: skip
-        body = json.dumps({"version": "4", "groupKey": f"batch-{n}", "alerts": alerts}).encode()
-        batches.append((at, (company, body, {"x-delivery-id": f"batch-{n}"})))
-    return batches
-
-
-def _storm(alerts: int) -> list[Delivery]:
-    """Single alerts and batches interleaved, late arrivals shuffled in, no recoveries."""
-    config = StormConfig(
-        alerts=alerts, companies=COMPANIES, assets_per_company=12, signatures=4,
-        duration_minutes=60, start=START, flap_ratio=0.0, retry_ratio=0.05, out_of_order=0.3,
-        seed=11,
-    )  # fmt: skip
-    rng = random.Random(3)
-    timed = [(d.event_time, (d.company, d.body, dict(d.headers))) for d in generate_storm(config)]
-    timed += _multi_alert_batches(rng, alerts // 20)
-    timed.sort(key=lambda pair: pair[0] + timedelta(minutes=rng.uniform(-10, 10)))
-    return [delivery for _, delivery in timed]
-
-
-def _deal(storm: list[Delivery]) -> list[list[Delivery]]:
-    """Round-robin to the processes; every tenth delivery is also sent by another process."""
-    shares: list[list[Delivery]] = [[] for _ in range(PROCESSES)]
-    for n, delivery in enumerate(storm):
-        shares[n % PROCESSES].append(delivery)
-        if n % 10 == 0:
-            shares[(n + 3) % PROCESSES].append(delivery)
-    return shares
-
-
-class _UuidIds:
-    def new_id(self) -> str:
-        return uuid.uuid4().hex
-
-    def token_bytes(self, n: int) -> bytes:
-        return uuid.uuid4().bytes * (n // 16 + 1)
-
-
-def _services(store: UnitOfWorkFactory) -> Services:
-    return Services(uow=store, rate_limiter=InMemoryRateLimiter(),
-                    replay_guard=InMemoryReplayGuard(), events=InMemoryEventBus(),
-                    clock=ManualClock(NOW), ids=_UuidIds())  # fmt: skip
-
-
-async def _send(services: Services, delivery: Delivery) -> int:
-    """Send like a sender: a 503 (the use case gave up on a contended key) is retried.
-    Returns how many times it was."""
-    company, body, headers = delivery
-    request = WebhookRequest(body=body, headers=headers, query={"api_key": _api_key(company)})
-    for attempt in range(20):
-        try:
-            await ingest_webhook(services, request)
-            return attempt
-        except TransientConflict:
-            continue
-    raise AssertionError("a delivery kept conflicting")
-
-
 def _worker(url: str, database: str, share: list[Delivery], start: Any, results: Any) -> None:
     async def run() -> int:
         store = await open_mongo_store(url, database=database)
         try:
-            services = _services(store)
+            services = storm_processes.services(store)
             start.wait()
-            return sum([await _send(services, delivery) for delivery in share])
+            sent = [await storm_processes.send(services, d, attempts=20) for d in share]
+            return sum(sent)
         finally:
             await store.close()
 
@@ -298,47 +204,17 @@ def _worker(url: str, database: str, share: list[Delivery], start: Any, results:
         results.put(("error", repr(error)))
 
 
-async def _add_companies(store: UnitOfWorkFactory) -> None:
-    limits = RateLimitSettings(requests_per_minute=1000, burst=100_000)
-    async with store() as uow:
-        for n in range(COMPANIES):
-            await uow.companies.add(Company(
-                id=f"c{n}", name=f"C{n}", created_at=START,
-                settings=CompanySettings(rate_limit=limits), api_key_hash=hash_api_key(_api_key(n)),
-            ))  # fmt: skip
-        await uow.commit()
-
-
-async def _partition(store: UnitOfWorkFactory) -> tuple[list[tuple[Any, ...]], set[frozenset[Any]]]:
-    """Every stored alert by content, and the alerts of each unmerged incident, by content."""
-    async with store() as uow:
-        rows = (await uow.alerts.list(AlertQuery(limit=1_000_000))).items
-        incidents = await uow.incidents.all_in_period(None, None, None)
-
-    def identity(alert: Any) -> tuple[Any, ...]:
-        return (alert.company_id, alert.delivery_id, alert.asset_name, alert.signature,
-                alert.event_time)  # fmt: skip
-
-    alerts = [identity(a) for a, _ in rows]
-    groups: dict[str, set[Any]] = {}
-    for stored, incident_id in rows:
-        groups.setdefault(str(incident_id), set()).add(identity(stored))
-    live = {i.id for i in incidents if i.merged_into is None}
-    assert set(groups) <= live
-    return alerts, {frozenset(members) for members in groups.values()}
-
-
 async def test_eight_processes_store_one_storm_exactly_as_one_process(
     store: MongoStore, mongo_url: str, database: str
 ) -> None:
-    storm = _storm(600)
-    await _add_companies(store)
+    storm = storm_processes.storm(600)
+    await storm_processes.add_companies(store)
 
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(PROCESSES), context.Queue()
     workers = [
         context.Process(target=_worker, args=(mongo_url, database, share, start, results))
-        for share in _deal(storm)
+        for share in storm_processes.deal(storm)
     ]
     for worker in workers:
         worker.start()
@@ -355,14 +231,14 @@ async def test_eight_processes_store_one_storm_exactly_as_one_process(
     assert [kind for kind, _ in outcomes] == ["ok"] * PROCESSES, outcomes
 
     reference = InMemoryStore()
-    await _add_companies(reference)
-    services = _services(reference)
+    await storm_processes.add_companies(reference)
+    services = storm_processes.services(reference)
     for delivery in storm:
-        await _send(services, delivery)
+        await storm_processes.send(services, delivery, attempts=20)
 
-    stored, partition = await _partition(store)
+    stored, partition = await storm_processes.partition(store)
     delivery_count = await store.db["deliveries"].count_documents({})
-    expected, expected_partition = await _partition(reference)
+    expected, expected_partition = await storm_processes.partition(reference)
 
     unique_deliveries = {(c, h["x-delivery-id"]) for c, _, h in storm}
     assert len(stored) == len(set(stored)), "an alert was stored twice"

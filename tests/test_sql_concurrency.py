@@ -9,51 +9,32 @@ partition of alerts into incidents does not depend on arrival order (see
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
-import random
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from alertwhisperer_adapters.sql import SqlStore, open_sql_store
-from alertwhisperer_adapters.storm import StormConfig, generate_storm
-from alertwhisperer_core import (
-    Company,
-    CompanySettings,
-    RateLimitSettings,
-    generate_api_key,
-    hash_api_key,
-)
 from alertwhisperer_core._idempotency import DeliveryRecord
 from alertwhisperer_core.memory import (
-    InMemoryEventBus,
-    InMemoryRateLimiter,
-    InMemoryReplayGuard,
     InMemoryStore,
-    ManualClock,
 )
 from alertwhisperer_core.ports import (
-    AlertQuery,
     DuplicateDelivery,
     TransientConflict,
-    UnitOfWorkFactory,
 )
-from alertwhisperer_core.service import Services, WebhookRequest, ingest_webhook
 
 from .conftest import service_url
 from .contract._databases import postgres_schema
+from .support import storm_processes
 
 pytestmark = pytest.mark.postgres
 
-PROCESSES = 8
-COMPANIES = 3
-START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-NOW = START + timedelta(hours=3)
-Delivery = tuple[int, bytes, dict[str, str]]
+PROCESSES = storm_processes.PROCESSES
+START = storm_processes.START
+NOW = storm_processes.NOW
+Delivery = storm_processes.Delivery
 
 
 @pytest.fixture
@@ -219,91 +200,13 @@ async def test_reading_a_later_key_first_takes_the_earlier_lock_first(postgres_u
 # --- eight processes, one storm --------------------------------------------------------------
 
 
-def _api_key(company: int) -> str:
-    return generate_api_key(bytes([company + 1]) * 32)
-
-
-def _multi_alert_batches(rng: random.Random, count: int) -> list[tuple[datetime, Delivery]]:
-    """Alertmanager groups of 2 to 5 alerts over several keys, in no particular order."""
-    batches = []
-    for n in range(count):
-        company = rng.randrange(COMPANIES)
-        at = START + timedelta(minutes=rng.uniform(0, 60))
-        alerts = []
-        for _ in range(rng.randint(2, 5)):
-            asset = f"c{company}-srv-{rng.randrange(12):03d}"
-            sig = rng.choice(["cpu_high", "disk_full", "memory_pressure", "ntp_drift"])
-            start = (at + timedelta(seconds=rng.uniform(0, 120))).isoformat()
-            alerts.append({
-                "status": "firing", "startsAt": start, "endsAt": "0001-01-01T00:00:00Z",
-                "labels": {"alertname": sig, "instance": f"{asset}:9100", "severity": "high"},
-                "annotations": {"summary": f"{sig} on {asset}"},
-                "fingerprint": uuid.UUID(int=rng.getrandbits(128)).hex[:16],
-            })  # fmt: skip
-        body = json.dumps({"version": "4", "groupKey": f"batch-{n}", "alerts": alerts}).encode()
-        batches.append((at, (company, body, {"x-delivery-id": f"batch-{n}"})))
-    return batches
-
-
-def _storm(alerts: int) -> list[Delivery]:
-    """Single alerts and batches interleaved, late arrivals shuffled in, no recoveries."""
-    config = StormConfig(
-        alerts=alerts, companies=COMPANIES, assets_per_company=12, signatures=4,
-        duration_minutes=60, start=START, flap_ratio=0.0, retry_ratio=0.05, out_of_order=0.3,
-        seed=11,
-    )  # fmt: skip
-    rng = random.Random(3)
-    timed = [(d.event_time, (d.company, d.body, dict(d.headers))) for d in generate_storm(config)]
-    timed += _multi_alert_batches(rng, alerts // 20)
-    timed.sort(key=lambda pair: pair[0] + timedelta(minutes=rng.uniform(-10, 10)))
-    return [delivery for _, delivery in timed]
-
-
-def _deal(storm: list[Delivery]) -> list[list[Delivery]]:
-    """Round-robin to the processes; every tenth delivery is also sent by another process."""
-    shares: list[list[Delivery]] = [[] for _ in range(PROCESSES)]
-    for n, delivery in enumerate(storm):
-        shares[n % PROCESSES].append(delivery)
-        if n % 10 == 0:
-            shares[(n + 3) % PROCESSES].append(delivery)
-    return shares
-
-
-class _UuidIds:
-    def new_id(self) -> str:
-        return uuid.uuid4().hex
-
-    def token_bytes(self, n: int) -> bytes:
-        return uuid.uuid4().bytes * (n // 16 + 1)
-
-
-def _services(store: UnitOfWorkFactory) -> Services:
-    return Services(uow=store, rate_limiter=InMemoryRateLimiter(),
-                    replay_guard=InMemoryReplayGuard(), events=InMemoryEventBus(),
-                    clock=ManualClock(NOW), ids=_UuidIds())  # fmt: skip
-
-
-async def _send(services: Services, delivery: Delivery) -> int:
-    """Send like a sender: a 503 (every retry of a lost race lost too) is sent again.
-    Returns how many times that happened."""
-    company, body, headers = delivery
-    request = WebhookRequest(body=body, headers=headers, query={"api_key": _api_key(company)})
-    for attempt in range(10):
-        try:
-            await ingest_webhook(services, request)
-            return attempt
-        except TransientConflict:
-            continue
-    raise AssertionError("a delivery kept failing")
-
-
 def _worker(url: str, share: list[Delivery], start: Any, results: Any) -> None:
     async def run() -> int:
         store = await open_sql_store(url, upgrade=False)
         try:
-            services = _services(store)
+            services = storm_processes.services(store)
             start.wait()
-            return sum([await _send(services, delivery) for delivery in share])
+            return sum([await storm_processes.send(services, delivery) for delivery in share])
         finally:
             await store.close()
 
@@ -313,48 +216,18 @@ def _worker(url: str, share: list[Delivery], start: Any, results: Any) -> None:
         results.put(("error", repr(error)))
 
 
-async def _add_companies(store: UnitOfWorkFactory) -> None:
-    limits = RateLimitSettings(requests_per_minute=1000, burst=100_000)
-    async with store() as uow:
-        for n in range(COMPANIES):
-            await uow.companies.add(Company(
-                id=f"c{n}", name=f"C{n}", created_at=START,
-                settings=CompanySettings(rate_limit=limits), api_key_hash=hash_api_key(_api_key(n)),
-            ))  # fmt: skip
-        await uow.commit()
-
-
-async def _partition(store: UnitOfWorkFactory) -> tuple[list[tuple[Any, ...]], set[frozenset[Any]]]:
-    """Every stored alert by content, and the alerts of each unmerged incident, by content."""
-    async with store() as uow:
-        rows = (await uow.alerts.list(AlertQuery(limit=1_000_000))).items
-        incidents = await uow.incidents.all_in_period(None, None, None)
-
-    def identity(alert: Any) -> tuple[Any, ...]:
-        return (alert.company_id, alert.delivery_id, alert.asset_name, alert.signature,
-                alert.event_time)  # fmt: skip
-
-    alerts = [identity(a) for a, _ in rows]
-    groups: dict[str, set[Any]] = {}
-    for alert, incident_id in rows:
-        groups.setdefault(str(incident_id), set()).add(identity(alert))
-    live = {i.id for i in incidents if i.merged_into is None}
-    assert set(groups) <= live
-    return alerts, {frozenset(members) for members in groups.values()}
-
-
 async def test_eight_processes_store_one_storm_exactly_as_one_process(postgres_url: str) -> None:
-    storm = _storm(800)
+    storm = storm_processes.storm(800)
     store = await open_sql_store(postgres_url)
     try:
-        await _add_companies(store)
+        await storm_processes.add_companies(store)
     finally:
         await store.close()
 
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(PROCESSES), context.Queue()
     workers = [context.Process(target=_worker, args=(postgres_url, share, start, results))
-               for share in _deal(storm)]  # fmt: skip
+               for share in storm_processes.deal(storm)]  # fmt: skip
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=120) for _ in workers]
@@ -363,14 +236,14 @@ async def test_eight_processes_store_one_storm_exactly_as_one_process(postgres_u
     assert [kind for kind, _ in outcomes] == ["ok"] * PROCESSES, outcomes
 
     reference = InMemoryStore()
-    await _add_companies(reference)
-    services = _services(reference)
+    await storm_processes.add_companies(reference)
+    services = storm_processes.services(reference)
     for delivery in storm:
-        await _send(services, delivery)
+        await storm_processes.send(services, delivery)
 
     store = await open_sql_store(postgres_url)
     try:
-        stored, partition = await _partition(store)
+        stored, partition = await storm_processes.partition(store)
         async with store() as uow:
             from sqlalchemy import func, select
 
@@ -380,7 +253,7 @@ async def test_eight_processes_store_one_storm_exactly_as_one_process(postgres_u
             delivery_count = delivery_rows.scalar_one()
     finally:
         await store.close()
-    expected, expected_partition = await _partition(reference)
+    expected, expected_partition = await storm_processes.partition(reference)
 
     unique_deliveries = {(c, h["x-delivery-id"]) for c, _, h in storm}
     assert len(stored) == len(set(stored)), "an alert was stored twice"
