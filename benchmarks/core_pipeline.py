@@ -86,13 +86,12 @@ def run_floor(bodies: list[bytes]) -> float:
 def run_pipeline(bodies: list[bytes], keys: int) -> tuple[float, int, int]:
     new_id = unique_ids()
     correlator = Correlator(new_id=new_id, settings=CorrelationSettings())
-    observe = correlator.observe
     now = START + CADENCE * (len(bodies) // keys + 1)
     checksum = 0
     t0 = time.perf_counter()
     for body in bodies:
         for alert in normalize(body, company_id="bench", received_at=now, new_id=new_id).alerts:
-            result = observe(alert, now)
+            result = correlator.observe(alert, now)
             # A firing alert always lands in an incident, so severity and created_at are set.
             checksum += priority_score(
                 severity=result.severity,  # type: ignore[arg-type]

@@ -122,7 +122,6 @@ class Session:
         "last_event_at",
         "pending",
         "reach",
-        "reach_for",
         "sealed",
         "severity",
         "signature",
@@ -158,11 +157,9 @@ class Session:
         self.pending = pending
         self.sealed = sealed
         self.entry: Entry | None = None
-        # The latest event time that joins without checking the window and the span cap,
-        # valid while ``reach_for`` is the correlator's parameters object it was computed
-        # with (see extend_reach); None means it must be computed again.
+        # How far after last_event_at an alert joins without checking the window and the
+        # span cap (see extend_reach); not past last_event_at until first extended.
         self.reach = self.last_event_at
-        self.reach_for: object = None
 
     def add_fingerprint(self, fingerprint: str) -> None:
         """Record a firing alert's fingerprint (``""`` for none)."""
@@ -176,9 +173,11 @@ class Session:
     def extend_reach(self, last: datetime, window: timedelta, max_span: timedelta) -> None:
         """Cache how far a later alert may lie and still join, ``last`` being the latest alert.
 
-        Until the first event time moves (which clears ``reach_for``), an alert at ``t`` with
-        ``last_event_at < t <= reach`` is within ``window`` of the last alert and within
-        ``max_span`` of the first: ``last_event_at`` only grows, so both gaps only shrink.
+        An alert at ``t`` with ``last_event_at < t <= reach`` lies within ``window`` of the last
+        alert and within ``max_span`` of the first, as long as the first event time and the
+        parameters stay: ``last_event_at`` only grows, so both gaps only shrink. Whoever moves
+        the first event time back resets ``reach`` (to at most ``last_event_at``), and the
+        correlator extends it only under fixed settings.
         """
         reach = last + window
         span_end = self.first_event_at + max_span
@@ -202,7 +201,7 @@ class Session:
         firing = self.firing_set() | other.firing_set()
         self.fingerprint, self.fingerprints = None, firing
         self.pending = self.pending and other.pending
-        self.reach_for = None
+        self.reach = self.first_event_at
 
     def resolve(self, fingerprint: str | None) -> bool:
         """Resolve the firing alerts ``fingerprint`` names (all when ``None``); any resolved?"""
