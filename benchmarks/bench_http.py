@@ -119,8 +119,24 @@ def _store_url(store: str, workdir: Path) -> Iterator[str | None]:
             yield url
 
 
+def pin(pid: int, cpus: set[int] | None) -> None:
+    """Pin process ``pid`` (threads it starts later too) to ``cpus``, where the OS allows it."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(pid, cpus)
+
+
+def split_cpus() -> tuple[set[int] | None, set[int] | None]:
+    """(server's CPUs, load generator's CPUs): one core each when there are two or more."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
 @contextmanager
-def _server(database_url: str, workdir: Path) -> Iterator[str]:
+def _server(database_url: str, workdir: Path, cpus: set[int] | None = None) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AW_")}
     env.update({
@@ -133,6 +149,7 @@ def _server(database_url: str, workdir: Path) -> Iterator[str]:
          "--port", str(port), "--workers", "1"],
         cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    pin(process.pid, cpus)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -156,11 +173,11 @@ def _server(database_url: str, workdir: Path) -> Iterator[str]:
         log.close()
 
 
-def _company(base: str) -> str:
+def _company(base: str, name: str = "Bench") -> str:
     token = _call(base, "POST", "/api/auth/login",
                   {"email": ADMIN[0], "password": ADMIN[1]})["access_token"]  # fmt: skip
     created = _call(base, "POST", "/api/companies", {
-        "name": "Bench", "rate_limit": {"requests_per_minute": 1000, "burst": 100_000},
+        "name": name, "rate_limit": {"requests_per_minute": 1000, "burst": 100_000},
     }, token)  # fmt: skip
     api_key: str = created["api_key"]
     return api_key

@@ -13,7 +13,7 @@ benchmark is measured in the same run for comparison. Each case runs in a fresh 
 SQLite commits are durable (``synchronous=FULL``) unless ``--sqlite-synchronous NORMAL``.
 PostgreSQL cases use ``AW_BENCH_POSTGRES_URL`` (else ``AW_TEST_POSTGRES_URL``) and work in a
 schema of their own, dropped afterwards; without a URL they are skipped. Prints one JSON
-object per case, then a table.
+object per case and a table on stderr, then one JSON object with every case on stdout.
 """
 
 from __future__ import annotations
@@ -262,16 +262,24 @@ def main(argv: list[str] | None = None) -> None:
             out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             runs.append(json.loads(out.strip().splitlines()[-1]))
         if runs[0] is None:
-            print(json.dumps({"case": case, "skipped": "no PostgreSQL URL"}))
-            continue
-        result = max(runs, key=lambda r: r["alerts_per_s"])
-        result["runs_alerts_per_s"] = [r["alerts_per_s"] for r in runs]
-        print(json.dumps(result), flush=True)
+            result = {"case": case, "skipped": "no PostgreSQL URL (AW_BENCH_POSTGRES_URL)"}
+        else:
+            result = max(runs, key=lambda r: r["alerts_per_s"])
+            result["runs_alerts_per_s"] = [r["alerts_per_s"] for r in runs]
+        print(json.dumps(result), file=sys.stderr, flush=True)
         results.append(result)
-    print(f"\n{'case':<20} {'alerts/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"\n{'case':<20} {'alerts/s':>10} {'p50 ms':>8} {'p99 ms':>8}", file=sys.stderr)
     for r in results:
+        if "skipped" in r:
+            print(f"{r['case']:<20} skipped: {r['skipped']}", file=sys.stderr)
+            continue
         print(f"{r['case']:<20} {r['alerts_per_s']:>10,} {r.get('p50_ms', ''):>8} "
-              f"{r.get('p99_ms', ''):>8}")  # fmt: skip
+              f"{r.get('p99_ms', ''):>8}", file=sys.stderr)  # fmt: skip
+    # Last, on stdout: the one JSON object the suite's runner reads.
+    print(json.dumps({
+        "case": "ingest_stores", "concurrency": args.concurrency, "repeat": args.repeat,
+        "sqlite_synchronous": args.sqlite_synchronous, "results": results,
+    }))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -274,10 +274,11 @@ async def test_after_expiry_a_new_request_can_be_made() -> None:
 
 async def test_approvals_are_listed_per_tenant() -> None:
     world, users, approval_id = await _requested(Risk.MEDIUM)
-    assert [a.id for a in await list_approvals(world.services, users["tech"])] == [approval_id]
-    assert await list_approvals(world.services, users["other"]) == []
+    listed = await list_approvals(world.services, users["tech"])
+    assert [a.id for a in listed.items] == [approval_id]
+    assert (await list_approvals(world.services, users["other"])).items == ()
     pending = await list_approvals(world.services, users["msp"], "acme", ApprovalStatus.PENDING)
-    assert [a.id for a in pending] == [approval_id]
+    assert [a.id for a in pending.items] == [approval_id]
     with pytest.raises(NotFound):
         await list_approvals(world.services, users["other"], "acme")
 

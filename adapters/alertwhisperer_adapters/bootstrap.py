@@ -18,8 +18,8 @@ Environment:
 ``AW_PUBLIC_URL``
     The base of the webhook URLs shown to users; default ``http://HOST:PORT``.
 ``AW_REDIS_URL``
-    Shared rate limits, replay guard and event fan-out for several processes (the Redis
-    adapter plugs in at :func:`shared_backends`).
+    ``redis://HOST:PORT/DB``: token buckets, the replay guard, delivery ids, real-time events
+    and presence shared by every process (:func:`redis_backends`; ``docs/deployment.md``).
 ``AW_AWS_REGION``
     Runbooks run through AWS Systems Manager (credentials from the usual AWS variables or
     the instance role). Unset: a dry run, unless ``AW_LOCAL_EXECUTOR=1`` enables the local
@@ -44,7 +44,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from starlette.applications import Starlette
@@ -52,7 +52,6 @@ from starlette.applications import Starlette
 from alertwhisperer_core import Conflict, ValidationError
 from alertwhisperer_core._secrets import hash_password, verify_password
 from alertwhisperer_core.memory import (
-    InMemoryEventBus,
     InMemoryRateLimiter,
     InMemoryReplayGuard,
     InMemoryStore,
@@ -74,7 +73,11 @@ from alertwhisperer_core.service import (
 )
 
 from .executors import Remediator, remediator_from_env
-from .http import AppServices, configure_logging, create_app
+from .http import AppServices, Metrics, configure_logging, create_app
+from .realtime import EventFeed, LocalEventFeed, LocalPresence, Presence
+
+if TYPE_CHECKING:
+    from .redis import RedisBackends
 
 __all__ = [
     "DEFAULT_ADMIN_EMAIL",
@@ -88,6 +91,8 @@ __all__ = [
     "build_app_services",
     "create_admin",
     "database_url",
+    "realtime_backends",
+    "redis_backends",
     "remediation_hook",
     "serve",
     "shared_backends",
@@ -301,29 +306,58 @@ class _DatabaseReplayGuard:
         await self._get().forget(key)
 
 
+def redis_backends(config: ServerConfig, metrics: Metrics | None = None) -> RedisBackends | None:
+    """The Redis adapters when ``AW_REDIS_URL`` is set, else None. Nothing connects yet: each
+    uvicorn worker opens its own connections on its own event loop at first use. Rate-limit
+    decisions made without Redis (it is down) are counted in ``metrics``."""
+    if not config.redis_url:
+        return None
+    try:
+        redis_adapter: Any = importlib.import_module(f"{__package__}.redis")
+    except ImportError:
+        raise ConfigurationError(
+            "AW_REDIS_URL is set but the redis package is not installed "
+            "(pip install 'alertwhisperer[redis]')"
+        ) from None
+    try:
+        backends: RedisBackends = redis_adapter.open_redis_backends(
+            config.redis_url,
+            on_fallback=None if metrics is None else metrics.redis_fallbacks.inc,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"AW_REDIS_URL: {exc}") from None
+    return backends
+
+
 def shared_backends(
-    config: ServerConfig, store: _Store
+    config: ServerConfig, store: _Store, redis: RedisBackends | None = None
 ) -> tuple[RateLimiter, ReplayGuard, EventBus]:
     """Rate limiter, replay guard and event bus.
 
-    Without ``AW_REDIS_URL`` the token buckets and the event bus live in this process (exact
-    for one process); the replay guard lives in the database when there is one, so a replayed
-    signature is caught by whichever process sees it. With ``AW_REDIS_URL`` all three come
-    from the Redis adapter (``alertwhisperer_adapters.redis.open_redis_backends(url)``).
+    Without ``AW_REDIS_URL`` the token buckets and the event bus (a :class:`LocalEventFeed`,
+    which ``/ws`` reads) live in this process (exact for one process); the replay guard lives
+    in the database when there is one, so a replayed signature is caught by whichever process
+    sees it. With ``AW_REDIS_URL`` all three come from ``redis`` (:func:`redis_backends`), and
+    the event bus is the Redis Stream feed every process's ``/ws`` reads.
     """
     if config.redis_url:
-        try:
-            redis_adapter: Any = importlib.import_module(f"{__package__}.redis")
-        except ImportError:
-            raise ConfigurationError(
-                "AW_REDIS_URL is set but the Redis adapter is not installed in this version"
-            ) from None
-        backends: tuple[RateLimiter, ReplayGuard, EventBus] = redis_adapter.open_redis_backends(
-            config.redis_url
-        )
-        return backends
+        redis = redis or redis_backends(config)
+        assert redis is not None
+        return redis.rate_limiter, redis.replay_guard, redis.feed
     guard: ReplayGuard = InMemoryReplayGuard() if config.in_memory else _DatabaseReplayGuard(store)
-    return InMemoryRateLimiter(), guard, InMemoryEventBus()
+    return InMemoryRateLimiter(), guard, LocalEventFeed()
+
+
+def realtime_backends(
+    events: EventBus, redis: RedisBackends | None = None
+) -> tuple[EventFeed, Presence]:
+    """The feed ``/ws`` reads and who is connected: the event bus itself when it is a feed,
+    else a feed of this process (the app then publishes to both); presence in this process.
+    With Redis, both are shared by every process."""
+    if redis is not None:
+        return redis.feed, redis.presence
+    feed: EventFeed = events if isinstance(events, LocalEventFeed) else LocalEventFeed()
+    return feed, LocalPresence()
 
 
 def remediation_hook(
@@ -369,7 +403,10 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
     """
     store = _Store(config)
     ids = SystemIds()
-    rate_limiter, replay_guard, events = shared_backends(config, store)
+    metrics = Metrics()
+    redis = redis_backends(config, metrics)
+    rate_limiter, replay_guard, events = shared_backends(config, store, redis)
+    feed, presence = realtime_backends(events, redis)
     services = Services(
         uow=store,
         rate_limiter=rate_limiter,
@@ -377,6 +414,7 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
         events=events,
         clock=SystemClock(),
         ids=ids,
+        deliveries=None if redis is None else redis.deliveries,
     )
     hasher = ThreadedPasswordHasher(ids)
     remediator = config.remediator()
@@ -393,19 +431,27 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await store.close()
+        try:
+            await store.close()
+        finally:
+            if redis is not None:
+                await redis.close()
 
     return AppServices(
         services=services,
         hasher=hasher,
         secret_key=config.secret_key,
         public_url=config.public_url,
+        metrics=metrics,
         ping=store.ping,
+        redis_ping=None if redis is None else redis.ping,
         startup=startup,
         close=close,
         on_remediations=remediation_hook(remediator, services),
         remediator=remediator,
         compliance_source=config.compliance_source(),
+        feed=feed,
+        presence=presence,
     )
 
 
@@ -431,8 +477,9 @@ async def _opened(config: ServerConfig) -> AsyncIterator[Services]:
     """The services over an open store, closed afterwards (for one-off commands)."""
     store = _Store(config)
     await store.open()
+    redis = redis_backends(config)
     try:
-        rate_limiter, replay_guard, events = shared_backends(config, store)
+        rate_limiter, replay_guard, events = shared_backends(config, store, redis)
         yield Services(
             uow=store,
             rate_limiter=rate_limiter,
@@ -440,9 +487,14 @@ async def _opened(config: ServerConfig) -> AsyncIterator[Services]:
             events=events,
             clock=SystemClock(),
             ids=SystemIds(),
+            deliveries=None if redis is None else redis.deliveries,
         )
     finally:
-        await store.close()
+        try:
+            await store.close()
+        finally:
+            if redis is not None:
+                await redis.close()
 
 
 async def _prepare_database(config: ServerConfig) -> None:

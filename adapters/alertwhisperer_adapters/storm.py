@@ -1,9 +1,13 @@
 """Seeded, reproducible MSP alert storms shared by the demo replay, benchmarks and tests.
 
 A storm is what an MSP's webhook endpoint sees on a bad night: many companies, cascading
-failures (one sick asset raises several signatures), flapping checks that fire and recover,
-the same problem reported by several tools, retried deliveries carrying the same delivery id,
-and out-of-order arrival.
+failures (one sick asset raises several signatures), flapping checks that fire and recover
+several times over, the same problem reported by several tools (multi-tool duplicates, each in
+its own tool's format, seconds apart), retried deliveries carrying the same delivery id, and
+out-of-order arrival.
+
+:func:`alertmanager_batches` turns a storm's alerts into label sets in fixed-size batches, for
+comparing with Prometheus Alertmanager on the very same stream.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["StormConfig", "StormDelivery", "generate_storm"]
+__all__ = ["StormConfig", "StormDelivery", "alertmanager_batches", "generate_storm"]
 
 _SIGNATURES = (
     "cpu_high",
@@ -33,6 +37,14 @@ _SIGNATURES = (
 )
 _SEVERITIES = ("critical", "high", "medium", "low")
 _TOOLS = ("generic", "alertmanager", "datadog", "zabbix", "cloudwatch")
+# The tool_source each format reports (generic payloads here say they come from Datadog).
+_TOOL_NAMES = {
+    "generic": "Datadog",
+    "alertmanager": "Alertmanager",
+    "datadog": "Datadog",
+    "zabbix": "Zabbix",
+    "cloudwatch": "CloudWatch",
+}
 
 
 @attrs.frozen
@@ -45,7 +57,9 @@ class StormConfig:
     start: datetime = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     cascade_size: int = 3  # signatures one failing asset raises together
     max_repeats: int = 6  # times a failing check re-fires before it stops
-    flap_ratio: float = 0.15  # share of firings followed later by a recovery
+    flap_ratio: float = 0.15  # share of checks that recover, then flap (re-fire, recover)
+    max_flaps: int = 3  # extra fire/recover cycles of a flapping check, at most
+    duplicate_ratio: float = 0.1  # share of firings also reported by a second tool
     retry_ratio: float = 0.05  # share of deliveries sent twice with the same delivery id
     out_of_order: float = 0.2  # share of deliveries that arrive late
     tools: tuple[str, ...] = _TOOLS
@@ -58,6 +72,12 @@ class StormDelivery:
     body: bytes
     headers: dict[str, str]
     event_time: datetime
+    # What the body says, for consumers that re-encode the storm (alertmanager_batches).
+    asset: str = ""
+    signature: str = ""
+    severity: str = ""
+    firing: bool = True
+    tool: str = ""
 
 
 def _stable(*parts: str) -> int:
@@ -188,27 +208,84 @@ def generate_storm(config: StormConfig = StormConfig()) -> list[StormDelivery]:
                 events.append((when, True))
                 when += timedelta(minutes=rng.uniform(0.5, 4))
             if rng.random() < config.flap_ratio:
-                events.append((when + timedelta(minutes=rng.uniform(1, 20)), False))
+                # It recovers; a flapping check then fires and recovers again a few times.
+                when += timedelta(minutes=rng.uniform(1, 20))
+                events.append((when, False))
+                for _ in range(rng.randint(0, config.max_flaps)):
+                    when += timedelta(minutes=rng.uniform(0.5, 3))
+                    events.append((when, True))
+                    when += timedelta(minutes=rng.uniform(0.5, 3))
+                    events.append((when, False))
             for event_time, firing in events:
-                if n >= config.alerts:
-                    break
-                n += 1
-                body = json.dumps(_payload(tool, asset, sig, sev, event_time, firing, n)).encode()
-                headers = {
-                    "content-type": "application/json",
-                    "x-delivery-id": f"storm-{config.seed}-{n}",
-                }
-                if tool == "alertmanager":
-                    headers["user-agent"] = "Alertmanager/0.25.0"
-                arrival = (event_time - config.start).total_seconds()
-                if rng.random() < config.out_of_order:
-                    arrival += rng.uniform(30, 600)
-                delivery = StormDelivery(company, body, headers, event_time)
-                deliveries.append((arrival, delivery))
-                if rng.random() < config.retry_ratio:
-                    deliveries.append((arrival + rng.uniform(1, 30), delivery))
+                # Another tool watching the same asset reports the same firing seconds later.
+                reporters = [(tool, event_time)]
+                others = [t for t in config.tools if _TOOL_NAMES[t] != _TOOL_NAMES[tool]]
+                if firing and others and rng.random() < config.duplicate_ratio:
+                    later = event_time + timedelta(seconds=rng.uniform(1, 20))
+                    reporters.append((rng.choice(others), later))
+                for reporter, at_time in reporters:
+                    if n >= config.alerts:
+                        break
+                    n += 1
+                    payload = _payload(reporter, asset, sig, sev, at_time, firing, n)
+                    headers = {
+                        "content-type": "application/json",
+                        "x-delivery-id": f"storm-{config.seed}-{n}",
+                    }
+                    if reporter == "alertmanager":
+                        headers["user-agent"] = "Alertmanager/0.25.0"
+                    arrival = (at_time - config.start).total_seconds()
+                    if rng.random() < config.out_of_order:
+                        arrival += rng.uniform(30, 600)
+                    delivery = StormDelivery(
+                        company,
+                        json.dumps(payload).encode(),
+                        headers,
+                        at_time,
+                        asset=asset,
+                        signature=sig,
+                        severity=sev,
+                        firing=firing,
+                        tool=reporter,
+                    )
+                    deliveries.append((arrival, delivery))
+                    if rng.random() < config.retry_ratio:
+                        deliveries.append((arrival + rng.uniform(1, 30), delivery))
     deliveries.sort(key=lambda pair: pair[0])
     return [d for _, d in deliveries]
+
+
+def alertmanager_batches(config: StormConfig, size: int = 100) -> list[list[dict[str, Any]]]:
+    """The storm's alerts as Alertmanager label sets, in arrival order, ``size`` per batch.
+
+    Each alert is a postable alert of Alertmanager's ``POST /api/v2/alerts`` (``labels``,
+    ``annotations``, ``startsAt``, ``endsAt``), whatever tool the storm had send it: the
+    company, asset and signature become the ``company``, ``instance`` and ``alertname``
+    labels. Retried deliveries appear once; a recovery has ``endsAt`` at its event time.
+    """
+    alerts: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for delivery in generate_storm(config):
+        delivery_id = delivery.headers["x-delivery-id"]
+        if delivery_id in seen:
+            continue
+        seen.add(delivery_id)
+        d = delivery
+        at = d.event_time.isoformat().replace("+00:00", "Z")
+        alerts.append(
+            {
+                "labels": {
+                    "alertname": d.signature,
+                    "instance": f"{d.asset}:9100",
+                    "company": f"c{d.company}",
+                    "severity": d.severity,
+                },
+                "annotations": {"summary": f"{d.signature} on {d.asset}"},
+                "startsAt": at,
+                "endsAt": "0001-01-01T00:00:00Z" if d.firing else at,
+            }
+        )
+    return [alerts[i : i + size] for i in range(0, len(alerts), size)]
 
 
 def iter_bodies(config: StormConfig) -> Iterator[bytes]:

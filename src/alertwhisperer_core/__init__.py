@@ -194,6 +194,7 @@ from .errors import (
     PayloadTooLarge,
     PermissionDenied,
     RateLimited,
+    ServiceUnavailable,
     SignatureRejected,
     ValidationError,
 )
@@ -278,6 +279,7 @@ __all__ = [
     "Risk",
     "Role",
     "Runbook",
+    "ServiceUnavailable",
     "SessionLike",
     "SessionView",
     "Severity",

@@ -94,13 +94,19 @@ class ApprovalStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class Alert(msgspec.Struct, frozen=True, kw_only=True):
+class Alert(msgspec.Struct, frozen=True):
     """One normalized alert, whatever tool sent it.
 
     ``source`` is the detected payload format (``generic``, ``alertmanager``, ``datadog``,
     ``zabbix``, ``cloudwatch``); ``tool_source`` is the display name of the tool that reported
     it (what the multi-tool bonus counts). ``event_time_clamped`` is true when the sender's
     timestamp lay more than five minutes in the future and was replaced by ``received_at``.
+
+    Build it with keywords. It is not ``kw_only`` only so that the generic normalizer, the
+    ingest hot path, can pass its fields positionally: msgspec matches each keyword against
+    the field names, which made a 15-keyword call cost ~760 machine instructions more than
+    the positional one (2.6% of the core pipeline, under callgrind). The field order is part of
+    that call; add new fields at the end.
     """
 
     id: str

@@ -22,6 +22,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionDenied",
     "RateLimited",
+    "ServiceUnavailable",
     "SignatureRejected",
     "ValidationError",
 ]
@@ -134,3 +135,14 @@ class RateLimited(AlertWhispererError):
         self.retry_after_seconds = retry_after_seconds
         self.status = status
         self.headers: dict[str, str] = dict(headers or {})
+
+
+class ServiceUnavailable(AlertWhispererError):
+    """A shared back end the request depends on cannot answer (Redis down).
+
+    Checks that must be exact across processes (the HMAC replay guard, delivery ids) fail
+    closed: the request is refused with a 503, which every sender retries, rather than
+    accepted unchecked.
+    """
+
+    error_status_hint = 503

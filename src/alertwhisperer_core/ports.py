@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from ._chat import ChatMessage
 from ._execution import CommandResult, Execution
 from ._idempotency import DeliveryRecord
 from ._kpis import InstancePatchState
@@ -45,9 +46,11 @@ __all__ = [
     "AuditLog",
     "AuditQuery",
     "AuthToken",
+    "ChatRepository",
     "Clock",
     "CompanyRepository",
     "ComplianceRepository",
+    "DeliveryCache",
     "DeliveryRepository",
     "DuplicateDelivery",
     "Event",
@@ -217,6 +220,25 @@ class DeliveryRepository(Protocol):
         """Record a delivery; raise :class:`DuplicateDelivery` if a live one has the same id."""
 
 
+class DeliveryCache(Protocol):
+    """A fast memory of recent deliveries shared by every process, in front of the store.
+
+    The unit of work's :class:`DeliveryRepository` stays the authority: a delivery is recorded
+    there in the transaction that stores its alerts, and put in the cache only after that
+    committed, so the cache never knows a delivery the store does not. A cache miss falls
+    through to the store; a cache hit answers a repeat without opening a transaction.
+    """
+
+    async def get(self, company_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None:
+        """The live record of a delivery id, or None. Raises
+        :class:`~alertwhisperer_core.errors.ServiceUnavailable` when the cache cannot answer
+        (fail closed: the sender retries later)."""
+
+    async def put(self, record: DeliveryRecord, expires_at: datetime, now: datetime) -> None:
+        """Remember a committed delivery until ``expires_at``. Best effort: a failure is the
+        adapter's to log, never raised (the store already holds the record)."""
+
+
 class UserRepository(Protocol):
     async def get(self, user_id: str) -> User | None: ...
     async def by_email(self, email: str) -> User | None: ...
@@ -244,6 +266,15 @@ class ApprovalRepository(Protocol):
     async def list(
         self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None
     ) -> builtins.list[ApprovalRequest]: ...
+    async def page(
+        self,
+        company_ids: frozenset[str] | None,
+        status: ApprovalStatus | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[ApprovalRequest]:
+        """What :meth:`list` answers (newest first), one keyset page at a time."""
+
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]: ...
 
 
@@ -253,6 +284,13 @@ class ExecutionRepository(Protocol):
     async def get(self, execution_id: str) -> Execution | None: ...
     async def add(self, execution: Execution) -> None: ...
     async def update(self, execution: Execution) -> None: ...
+    async def claim(
+        self, execution_id: str, started_at: datetime, executor: str
+    ) -> Execution | None:
+        """Move a ``Pending`` execution to ``InProgress`` (started at ``started_at`` by
+        ``executor``) in one conditional write; the claimed execution, or None when it is not
+        pending (absent, or already claimed by another unit of work or process)."""
+
     async def in_flight(self) -> builtins.list[Execution]:
         """Executions not yet in a terminal status, oldest first."""
 
@@ -339,6 +377,26 @@ class NotificationRepository(Protocol):
     async def unread_count(self, user_id: str) -> int: ...
 
 
+class ChatRepository(Protocol):
+    """Company chats: messages newest first (``created_at``, then id, both descending), and
+    each user's read mark per company.
+
+    A message is unread for a user when someone else wrote it after the user's read mark in
+    that company (every message by someone else, before the user's first mark). One's own
+    messages are never unread.
+    """
+
+    async def add(self, message: ChatMessage) -> None: ...
+    async def list(
+        self, company_id: str, cursor: str | None = None, limit: int = 50
+    ) -> Page[ChatMessage]: ...
+    async def mark_read(self, company_id: str, user_id: str, now: datetime) -> None:
+        """Set the user's read mark in the company to ``now`` (insert or replace)."""
+
+    async def unread_counts(self, user_id: str, company_ids: Sequence[str]) -> Mapping[str, int]:
+        """Unread messages per company of ``company_ids`` (every one of them is a key)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every transactional store. Leaving the block without
     :meth:`commit` rolls everything back."""
@@ -357,6 +415,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     login_attempts: LoginAttemptRepository
     notifications: NotificationRepository
+    chat: ChatRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

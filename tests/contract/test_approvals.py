@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from alertwhisperer_core import ApprovalRequest, ApprovalStatus, Risk
+import pytest
+
+from alertwhisperer_core import ApprovalRequest, ApprovalStatus, Risk, ValidationError
 from alertwhisperer_core.ports import UnitOfWorkFactory
 
 from .records import approval, at
@@ -64,3 +66,35 @@ async def test_update_replaces_an_approval(store: UnitOfWorkFactory) -> None:
         await uow.commit()
     async with store() as uow:
         assert await uow.approvals.get("ap-1") == expired
+
+
+async def test_approval_pages_walk_the_list_in_order(store: UnitOfWorkFactory) -> None:
+    await _add(store, approval("b", created_at=at(1)), approval("a", created_at=at(1)),
+               approval("c", created_at=at(0)), approval("d", created_at=at(2)),
+               approval("g", "globex", created_at=at(3)))  # fmt: skip
+    seen: list[str] = []
+    cursor = None
+    async with store() as uow:
+        for _ in range(5):
+            page = await uow.approvals.page(frozenset({"acme"}), None, cursor, 1)
+            seen += [a.id for a in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == ["d", "b", "a", "c"]
+        two = await uow.approvals.page(None, ApprovalStatus.PENDING, None, 2)
+        assert [a.id for a in two.items] == ["g", "d"]
+        rest = await uow.approvals.page(None, ApprovalStatus.PENDING, two.next_cursor, 500)
+        assert [a.id for a in rest.items] == ["b", "a", "c"]
+        assert rest.next_cursor is None
+
+
+async def test_a_cursor_the_store_did_not_issue_is_a_validation_error(
+    store: UnitOfWorkFactory,
+) -> None:
+    await _add(store, approval("a"))
+    async with store() as uow:
+        for bad in ("not-a-cursor!", "WyJ4Il0", "WyJub3QtYS10aW1lIiwiYSJd"):
+            with pytest.raises(ValidationError) as caught:
+                await uow.approvals.page(None, None, bad, 10)
+            assert caught.value.errors[0]["field"] == "cursor"

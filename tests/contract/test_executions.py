@@ -85,3 +85,41 @@ async def test_an_uncommitted_execution_is_rolled_back(store: UnitOfWorkFactory)
         await uow.executions.add(execution("ex-1"))
     async with store() as uow:
         assert await uow.executions.get("ex-1") is None
+
+
+async def test_claim_moves_a_pending_execution_to_in_progress_once(
+    store: UnitOfWorkFactory,
+) -> None:
+    await _add(store, execution("ex-1"))
+    async with store() as uow:
+        claimed = await uow.executions.claim("ex-1", at(3), "ssm")
+        again = await uow.executions.claim("ex-1", at(4), "local")
+        await uow.commit()
+    expected = execution(
+        "ex-1", status=ExecutionStatus.IN_PROGRESS, started_at=at(3), executor="ssm"
+    )
+    assert claimed == expected
+    assert again is None
+    async with store() as uow:
+        assert await uow.executions.get("ex-1") == expected
+        assert await uow.executions.claim("ex-1", at(5), "ssm") is None
+
+
+async def test_claim_takes_nothing_finished_or_absent(store: UnitOfWorkFactory) -> None:
+    done = execution("ex-1", status=ExecutionStatus.FAILED, finished_at=at(2))
+    await _add(store, done)
+    async with store() as uow:
+        assert await uow.executions.claim("ex-1", at(3), "ssm") is None
+        assert await uow.executions.claim("nope", at(3), "ssm") is None
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.executions.get("ex-1") == done
+        assert await uow.executions.get("nope") is None
+
+
+async def test_a_rolled_back_claim_leaves_the_execution_pending(store: UnitOfWorkFactory) -> None:
+    await _add(store, execution("ex-1"))
+    async with store() as uow:
+        assert await uow.executions.claim("ex-1", at(3), "ssm") is not None
+    async with store() as uow:
+        assert await uow.executions.get("ex-1") == execution("ex-1")

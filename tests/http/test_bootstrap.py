@@ -113,7 +113,11 @@ def test_sqlite_store_opens_at_startup_and_answers_readiness(tmp_path: Path) -> 
         tmp_path, AW_DATABASE_URL=f"sqlite:///{tmp_path}/aw.db", AW_ADMIN_PASSWORD=PASSWORD
     )
     with TestClient(create_app(build_app_services(config, create_first_admin=True))) as client:
-        assert client.get("/readyz").json() == {"status": "ready"}
+        assert client.get("/readyz").json() == {
+            "status": "ready",
+            "checks": {"database": "ok", "redis": "not configured"},
+            "degraded": [],
+        }
         response = client.post(
             "/api/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": PASSWORD}
         )

@@ -103,7 +103,11 @@ def test_json_formatter_keeps_extra_fields_and_drops_uvicorns_colour_copy() -> N
 
 def test_healthz_and_readyz_answer_when_all_is_well(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    assert api.client.get("/readyz").json() == {"status": "ready"}
+    assert api.client.get("/readyz").json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "redis": "not configured"},
+        "degraded": [],
+    }
 
 
 def test_readyz_is_503_when_the_store_does_not_answer() -> None:
@@ -114,6 +118,8 @@ def test_readyz_is_503_when_the_store_does_not_answer() -> None:
         response = api.client.get("/readyz")
         assert response.status_code == 503
         assert "10.0.0.5" not in response.text
+        assert response.json()["checks"] == {"database": "unreachable", "redis": "not configured"}
+        assert response.json()["errors"] == [{"field": "database", "message": "unreachable"}]
         assert api.client.get("/healthz").status_code == 200
 
 

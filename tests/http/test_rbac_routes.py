@@ -362,6 +362,33 @@ ROWS = [
         (200, 200, 200),
         (200, 200, 200),
     ),
+    # Chat: every role chats in its own companies; another company's chat is 404. The unread
+    # counts cover the caller's own companies whatever the target.
+    _row(
+        "GET",
+        "/api/chat/unread",
+        lambda t: ("GET", "/api/chat/unread", None),
+        (200, 200, 200),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
+        "/api/chat/{company_id}/messages",
+        lambda t: ("GET", f"/api/chat/{t.company_id}/messages", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "POST",
+        "/api/chat/{company_id}/messages",
+        lambda t: ("POST", f"/api/chat/{t.company_id}/messages", {"body": "walking"}),
+        (201, 201, 201),
+    ),
+    _row(
+        "POST",
+        "/api/chat/{company_id}/read",
+        lambda t: ("POST", f"/api/chat/{t.company_id}/read", None),
+        (200, 200, 200),
+    ),
     _row(
         "GET",
         "/api/approvals",
@@ -445,6 +472,7 @@ UNFILTERED = [
     "/api/runbooks",
     "/api/runbooks/export",
     "/api/approvals",
+    "/api/chat/unread",
 ]
 
 

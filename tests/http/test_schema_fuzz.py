@@ -53,6 +53,8 @@ def _aim(case: schemathesis.Case[Any]) -> None:
         case.path_parameters["id"] = REAL_IDS.get(prefix, case.path_parameters["id"])
         if "asset_id" in case.path_parameters:
             case.path_parameters["asset_id"] = ACME.asset_id
+    if aimed and "company_id" in case.path_parameters:  # the chat routes
+        case.path_parameters["company_id"] = ACME.company_id
     if path == "/api/webhooks/alerts" and isinstance(case.query, dict):
         case.query["api_key"] = GLOBEX.api_key
 

@@ -41,12 +41,14 @@ def api_key(company: int) -> str:
     return generate_api_key(bytes([company + 1]) * 32)
 
 
-def multi_alert_batches(rng: random.Random, count: int) -> list[tuple[datetime, Delivery]]:
+def multi_alert_batches(
+    rng: random.Random, count: int, first: datetime = START
+) -> list[tuple[datetime, Delivery]]:
     """Alertmanager groups of 2 to 5 alerts over several keys, in no particular order."""
     batches = []
     for n in range(count):
         company = rng.randrange(COMPANIES)
-        at = START + timedelta(minutes=rng.uniform(0, 60))
+        at = first + timedelta(minutes=rng.uniform(0, 60))
         alerts = []
         for _ in range(rng.randint(2, 5)):
             asset = f"c{company}-srv-{rng.randrange(12):03d}"
@@ -63,16 +65,19 @@ def multi_alert_batches(rng: random.Random, count: int) -> list[tuple[datetime, 
     return batches
 
 
-def storm(alerts: int) -> list[Delivery]:
-    """Single alerts and batches interleaved, late arrivals shuffled in, no recoveries."""
+def storm(alerts: int, start: datetime = START) -> list[Delivery]:
+    """Single alerts and batches interleaved, late arrivals shuffled in, no recoveries.
+
+    ``start`` is the first event time (a server on the wall clock needs a recent one: event
+    times in its future are clamped)."""
     config = StormConfig(
         alerts=alerts, companies=COMPANIES, assets_per_company=12, signatures=4,
-        duration_minutes=60, start=START, flap_ratio=0.0, retry_ratio=0.05, out_of_order=0.3,
+        duration_minutes=60, start=start, flap_ratio=0.0, retry_ratio=0.05, out_of_order=0.3,
         seed=11,
     )  # fmt: skip
     rng = random.Random(3)
     timed = [(d.event_time, (d.company, d.body, dict(d.headers))) for d in generate_storm(config)]
-    timed += multi_alert_batches(rng, alerts // 20)
+    timed += multi_alert_batches(rng, alerts // 20, start)
     timed.sort(key=lambda pair: pair[0] + timedelta(minutes=rng.uniform(-10, 10)))
     return [delivery for _, delivery in timed]
 

@@ -13,9 +13,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from ..realtime import TeeEventBus
+from ..realtime import _ws as realtime_ws
 from . import (
     _audit,
     _auth,
+    _chat,
     _companies,
     _compliance,
     _incidents,
@@ -26,6 +29,7 @@ from . import (
     _webhooks,
 )
 from ._context import AppServices
+from ._dashboard import dashboard_routes
 from ._errors import EXCEPTION_HANDLERS
 from ._logging import RequestMiddleware
 from ._metrics import MeteredEventBus
@@ -44,9 +48,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *_remediation.ENDPOINTS,
     *_audit.ENDPOINTS,
     *_notifications.ENDPOINTS,
+    *_chat.ENDPOINTS,
     *_ops.ENDPOINTS,
 )
-"""Every route of the reference server (SPEC §11, without the real-time part)."""
+"""Every HTTP route of the reference server (SPEC §11); ``WS /ws`` is mounted beside them."""
 
 
 def _version() -> str:
@@ -60,8 +65,12 @@ def create_app(services: AppServices, endpoints: Iterable[Endpoint] = ENDPOINTS)
     """The reference server's ASGI app. Nothing happens until a server runs its lifespan,
     which hands ``services`` to the handlers and closes them at shutdown."""
     table = tuple(endpoints)
-    # The app counts the incidents it opens from the events it publishes.
-    metered = MeteredEventBus(services.services.events, services.metrics)
+    # The app's events reach the WebSocket feed (which is the core's bus itself when the
+    # composition root wires it so), and the app counts the incidents it opens from them.
+    events = services.services.events
+    if events is not services.feed:
+        events = TeeEventBus(events, services.feed)
+    metered = MeteredEventBus(events, services.metrics)
     services = attrs.evolve(services, services=attrs.evolve(services.services, events=metered))
     document = msgspec.json.encode(
         openapi_document(table, title="Alert Whisperer", version=_version())
@@ -71,19 +80,29 @@ def create_app(services: AppServices, endpoints: Iterable[Endpoint] = ENDPOINTS)
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         if services.startup is not None:
             await services.startup()
+        await services.feed.start()
         try:
             yield {"services": services, "openapi": document}
         finally:
-            if services.close is not None:
-                await services.close()
+            try:
+                await services.feed.close()
+            finally:
+                if services.close is not None:
+                    await services.close()
 
+    # The dashboard's pages and files: not API operations, so not in the table or the schema.
+    dashboard = dashboard_routes()
     return Starlette(
-        routes=[Route(e.path, e.handler, methods=[e.method], name=e.operation_id) for e in table],
+        routes=[
+            *(Route(e.path, e.handler, methods=[e.method], name=e.operation_id) for e in table),
+            realtime_ws.websocket_route(),
+            *dashboard,
+        ],
         middleware=[
             Middleware(
                 RequestMiddleware,
                 metrics=services.metrics,
-                routes={e.handler: e.path for e in table},
+                routes={e.handler: e.path for e in table} | {r.endpoint: r.path for r in dashboard},
             )
         ],
         exception_handlers=dict(EXCEPTION_HANDLERS),

@@ -44,6 +44,7 @@ __all__ = [
     "authenticate",
     "csrf_token",
     "session_cookie",
+    "session_token",
 ]
 
 SESSION_COOKIE = "aw_session"
@@ -68,6 +69,16 @@ def csrf_token(key: bytes, token: str) -> str:
     return _mac(key, b"csrf", token)
 
 
+def session_token(key: bytes, cookie: str | None) -> str | None:
+    """The bearer token in a session cookie whose HMAC checks out; None for anything else."""
+    if not cookie:
+        return None
+    token, _, mac = cookie.rpartition(".")
+    if not token or not hmac.compare_digest(mac.encode(), _mac(key, b"session", token).encode()):
+        return None
+    return token
+
+
 def _unauthenticated() -> AuthenticationFailed:
     return AuthenticationFailed("Not authenticated")
 
@@ -82,13 +93,8 @@ async def authenticate(request: Request) -> Principal:
         if scheme.lower() != "bearer" or not token or len(token) > 512:
             raise _unauthenticated()
         return await authenticate_token(app.services, token)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        raise _unauthenticated()
-    token, _, mac = cookie.rpartition(".")
-    if not token or not hmac.compare_digest(
-        mac.encode(), _mac(app.secret_key, b"session", token).encode()
-    ):
+    token = session_token(app.secret_key, request.cookies.get(SESSION_COOKIE))
+    if token is None:
         raise _unauthenticated()
     principal = await authenticate_token(app.services, token)
     if request.method not in _SAFE_METHODS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alertwhisperer_core import Asset, Company
 from alertwhisperer_core.service import (
     AssetChanges,
     CompanyChanges,
@@ -24,6 +25,7 @@ from alertwhisperer_core.service import (
     integration_snippets,
     list_assets,
     list_companies,
+    page_sorted,
     regenerate_api_key,
     update_asset,
     update_company,
@@ -33,7 +35,7 @@ from alertwhisperer_core.service import (
 
 from ._auth import authenticate
 from ._context import AppServices, app_services
-from ._io import json_response, read_body
+from ._io import CURSOR, LIMIT, json_response, read_body
 from ._routing import Endpoint
 from ._views import (
     AssetList,
@@ -67,7 +69,13 @@ async def companies_list(request: Request) -> Response:
     app = app_services(request)
     actor = (await authenticate(request)).user
     companies = await list_companies(app.services, actor)
-    return json_response(CompanyList(items=[company_out(c) for c in companies]))
+    page = page_sorted(companies, _by_name, CURSOR.get(request), LIMIT.get(request))
+    items = [company_out(c) for c in page.items]
+    return json_response(CompanyList(items=items, next_cursor=page.next_cursor))
+
+
+def _by_name(item: Company | Asset) -> tuple[str, str]:
+    return item.name, item.id
 
 
 async def companies_create(request: Request) -> Response:
@@ -111,7 +119,9 @@ async def assets_list(request: Request) -> Response:
     app = app_services(request)
     actor = (await authenticate(request)).user
     assets = await list_assets(app.services, actor, request.path_params["id"])
-    return json_response(AssetList(items=[asset_out(a) for a in assets]))
+    page = page_sorted(assets, _by_name, CURSOR.get(request), LIMIT.get(request))
+    items = [asset_out(a) for a in page.items]
+    return json_response(AssetList(items=items, next_cursor=page.next_cursor))
 
 
 async def assets_create(request: Request) -> Response:
@@ -171,7 +181,15 @@ async def hmac_disable(request: Request) -> Response:
 
 _C = "companies"
 ENDPOINTS = (
-    Endpoint("GET", "/api/companies", companies_list, "List companies", _C, response=CompanyList),
+    Endpoint(
+        "GET",
+        "/api/companies",
+        companies_list,
+        "List companies",
+        _C,
+        query=(CURSOR, LIMIT),
+        response=CompanyList,
+    ),
     Endpoint(
         "POST",
         "/api/companies",
@@ -217,7 +235,13 @@ ENDPOINTS = (
         description="The old key stops working at once; the new one is shown only here.",
     ),
     Endpoint(
-        "GET", "/api/companies/{id}/assets", assets_list, "List assets", _C, response=AssetList
+        "GET",
+        "/api/companies/{id}/assets",
+        assets_list,
+        "List assets",
+        _C,
+        query=(CURSOR, LIMIT),
+        response=AssetList,
     ),
     Endpoint(
         "POST",

@@ -11,6 +11,7 @@ from alertwhisperer_core.ports import PatchComplianceSource
 from alertwhisperer_core.service import AuthPolicy, PasswordHasher, RemediationRequest, Services
 
 from ..executors import DryRunExecutor, Remediator
+from ..realtime import EventFeed, LocalEventFeed, LocalPresence, Presence
 from ._metrics import Metrics
 
 __all__ = ["AppServices", "app_services"]
@@ -36,6 +37,12 @@ class AppServices:
     root configures a real executor); ``compliance_source`` answers patch-compliance syncs
     (AWS Systems Manager when a region is configured, else None); ``close`` releases the
     store when the app shuts down.
+
+    Real time (``/ws``): ``feed`` carries events to WebSocket connections (the app starts it
+    after ``startup`` and closes it before ``close``; when it is not ``services.events`` itself,
+    the app publishes to both); ``presence`` knows who is connected; a connection hears a
+    heartbeat every ``heartbeat_seconds`` and is dropped when one frame to it takes longer
+    than ``ws_send_timeout`` seconds.
     """
 
     services: Services
@@ -52,6 +59,12 @@ class AppServices:
     compliance_source: PatchComplianceSource | None = None
     startup: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
+    # Raises when Redis is unreachable (``/readyz``); None: no Redis configured.
+    redis_ping: Callable[[], Awaitable[None]] | None = None
+    feed: EventFeed = attrs.field(factory=LocalEventFeed)
+    presence: Presence = attrs.field(factory=LocalPresence)
+    heartbeat_seconds: float = 15.0
+    ws_send_timeout: float = 30.0
 
     @property
     def secure_cookies(self) -> bool:

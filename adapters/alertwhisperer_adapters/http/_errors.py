@@ -15,7 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alertwhisperer_core import AlertWhispererError, AuthenticationFailed, RateLimited
+from alertwhisperer_core import (
+    AlertWhispererError,
+    AuthenticationFailed,
+    RateLimited,
+    ServiceUnavailable,
+)
 from alertwhisperer_core.ports import TransientConflict
 
 from ._io import json_response
@@ -25,6 +30,7 @@ __all__ = ["EXCEPTION_HANDLERS", "error_response"]
 
 logger = logging.getLogger("alertwhisperer.http")
 _WEBHOOKS = "/api/webhooks/"
+_UNAVAILABLE_RETRY_AFTER = "5"  # seconds: a shared back end (Redis) is down
 
 
 def error_response(
@@ -55,6 +61,8 @@ async def _core_error(request: Request, exc: Exception) -> Response:
     # The webhook authenticates with an API key, not a bearer token: no challenge there.
     if isinstance(exc, AuthenticationFailed) and not request.url.path.startswith(_WEBHOOKS):
         headers = {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": _UNAVAILABLE_RETRY_AFTER}
     if exc.error_status_hint >= 500:
         logger.error("core error answered %s: %s", exc.error_status_hint, exc.detail)
     return error_response(exc.error_status_hint, exc.detail, [dict(e) for e in exc.errors], headers)

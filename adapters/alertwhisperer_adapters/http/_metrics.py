@@ -128,6 +128,10 @@ class Metrics:
         self.duplicates = Counter(
             "aw_webhook_duplicates_total", "Webhook deliveries answered as duplicates."
         )
+        self.redis_fallbacks = Counter(
+            "aw_rate_limit_fallback_total",
+            "Webhook rate-limit decisions this process made alone because Redis was unreachable.",
+        )
 
     def all(self) -> tuple[Counter | Histogram, ...]:
         return (
@@ -138,6 +142,7 @@ class Metrics:
             self.throttled,
             self.rejected,
             self.duplicates,
+            self.redis_fallbacks,
         )
 
     def render(self) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ._context import app_services
-from ._errors import error_response
 from ._io import json_response
 from ._routing import AUTH_NONE, Endpoint
 from ._views import StatusOut
@@ -18,20 +20,66 @@ __all__ = ["ENDPOINTS"]
 
 logger = logging.getLogger("alertwhisperer.http")
 READY_TIMEOUT_SECONDS = 5.0
+# What the server does while Redis is down (the webhook gate fails closed, see docs).
+REDIS_DOWN_DEGRADED = "rate limiting per process"
+REDIS_DOWN_DETAIL = (
+    "redis unreachable: webhooks needing the HMAC replay guard or delivery ids answer 503"
+)
+
+
+class ReadinessOut(msgspec.Struct, frozen=True):
+    """Each dependency (``ok``, ``unreachable``, ``not configured``) and what runs degraded."""
+
+    status: str
+    checks: dict[str, str]
+    degraded: list[str]
+
+
+class NotReadyOut(msgspec.Struct, frozen=True):
+    """The error shape, with the same report as when ready."""
+
+    detail: str
+    errors: list[dict[str, Any]]
+    status: str
+    checks: dict[str, str]
+    degraded: list[str]
 
 
 async def healthz(_request: Request) -> Response:
     return json_response(StatusOut(status="ok"))
 
 
+async def _check(name: str, ping: Callable[[], Awaitable[None]]) -> str:
+    try:
+        await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
+    except Exception as exc:
+        # The exception's text may name hosts and addresses: only its type is logged.
+        logger.warning("readiness check of %s failed: %s", name, type(exc).__name__)
+        return "unreachable"
+    return "ok"
+
+
 async def readyz(request: Request) -> Response:
     app = app_services(request)
-    try:
-        await asyncio.wait_for(app.ping(), READY_TIMEOUT_SECONDS)
-    except Exception as exc:
-        logger.warning("readiness check failed: %s", type(exc).__name__)
-        return error_response(503, "Database unreachable")
-    return json_response(StatusOut(status="ready"))
+    pings = {"database": app.ping}
+    if app.redis_ping is not None:
+        pings["redis"] = app.redis_ping
+    results = await asyncio.gather(*(_check(name, ping) for name, ping in pings.items()))
+    checks = dict(zip(pings, results, strict=True))
+    checks.setdefault("redis", "not configured")
+    degraded = [REDIS_DOWN_DEGRADED] if checks["redis"] == "unreachable" else []
+    down = [name for name, state in checks.items() if state == "unreachable"]
+    if not down:
+        return json_response(ReadinessOut(status="ready", checks=checks, degraded=degraded))
+    details = {"database": "database unreachable", "redis": REDIS_DOWN_DETAIL}
+    body = NotReadyOut(
+        detail="Not ready: " + "; ".join(details[name] for name in down),
+        errors=[{"field": name, "message": "unreachable"} for name in down],
+        status="not ready",
+        checks=checks,
+        degraded=degraded,
+    )
+    return json_response(body, 503)
 
 
 async def metrics(request: Request) -> Response:
@@ -58,10 +106,10 @@ ENDPOINTS = (
         "GET",
         "/readyz",
         readyz,
-        "Readiness: the database answers",
+        "Readiness: the database (and Redis, when configured) answer",
         "operations",
         auth=AUTH_NONE,
-        response=StatusOut,
+        response=ReadinessOut,
         errors=(503,),
     ),
     Endpoint(

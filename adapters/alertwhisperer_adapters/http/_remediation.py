@@ -28,13 +28,14 @@ from alertwhisperer_core.service import (
     import_runbooks,
     list_approvals,
     list_runbooks,
+    page_sorted,
     update_runbook,
 )
 
 from ..runbook_yaml import dump_runbooks, load_runbooks
 from ._auth import authenticate
 from ._context import app_services
-from ._io import EnumParam, TextParam, json_response, read_body
+from ._io import CURSOR, LIMIT, EnumParam, TextParam, json_response, read_body
 from ._routing import Endpoint
 
 __all__ = ["ENDPOINTS"]
@@ -180,7 +181,13 @@ async def runbooks_list(request: Request) -> Response:
     app = app_services(request)
     actor = (await authenticate(request)).user
     runbooks = await list_runbooks(app.services, actor, COMPANY.get(request))
-    return json_response(RunbookList(items=[runbook_out(r) for r in runbooks]))
+    page = page_sorted(runbooks, _by_name, CURSOR.get(request), LIMIT.get(request))
+    items = [runbook_out(r) for r in page.items]
+    return json_response(RunbookList(items=items, next_cursor=page.next_cursor))
+
+
+def _by_name(runbook: Runbook) -> tuple[str, str]:
+    return runbook.name, runbook.id
 
 
 async def runbooks_create(request: Request) -> Response:
@@ -249,10 +256,16 @@ async def executions_get(request: Request) -> Response:
 async def approvals_list(request: Request) -> Response:
     app = app_services(request)
     actor = (await authenticate(request)).user
-    requests = await list_approvals(
-        app.services, actor, COMPANY.get(request), APPROVAL_STATUS.get(request)
+    page = await list_approvals(
+        app.services,
+        actor,
+        COMPANY.get(request),
+        APPROVAL_STATUS.get(request),
+        CURSOR.get(request),
+        LIMIT.get(request),
     )
-    return json_response(ApprovalList(items=[approval_out(a) for a in requests]))
+    items = [approval_out(a) for a in page.items]
+    return json_response(ApprovalList(items=items, next_cursor=page.next_cursor))
 
 
 async def _decide(request: Request, approve: bool) -> Response:
@@ -280,7 +293,7 @@ _DECISION = (
 
 ENDPOINTS = (
     Endpoint("GET", "/api/runbooks", runbooks_list, "List runbooks", "runbooks",
-             query=(COMPANY,), response=RunbookList),
+             query=(COMPANY, CURSOR, LIMIT), response=RunbookList),
     Endpoint("POST", "/api/runbooks", runbooks_create, "Create a runbook", "runbooks",
              body=NewRunbook, status=201, response=RunbookOut,
              description="MSP admins only. company_id null makes a global runbook."),
@@ -307,7 +320,8 @@ ENDPOINTS = (
     Endpoint("GET", "/api/executions/{id}", executions_get, "Show an execution", "remediation",
              response=ExecutionOut),
     Endpoint("GET", "/api/approvals", approvals_list, "List approval requests, newest first",
-             "remediation", query=(COMPANY, APPROVAL_STATUS), response=ApprovalList),
+             "remediation", query=(COMPANY, APPROVAL_STATUS, CURSOR, LIMIT),
+             response=ApprovalList),
     Endpoint("POST", "/api/approvals/{id}/approve", approvals_approve, "Approve a request",
              "remediation", body=DecisionIn, response=ApprovalOut, errors=(409,),
              description=_DECISION),

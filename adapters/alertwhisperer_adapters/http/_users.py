@@ -13,12 +13,13 @@ from alertwhisperer_core.service import (
     delete_user,
     get_user,
     list_users,
+    page_sorted,
     update_user,
 )
 
 from ._auth import authenticate
 from ._context import app_services
-from ._io import TextParam, json_response, read_body
+from ._io import CURSOR, LIMIT, TextParam, json_response, read_body
 from ._routing import Endpoint
 from ._views import UserList, UserOut, user_out
 
@@ -31,7 +32,9 @@ async def users_list(request: Request) -> Response:
     app = app_services(request)
     actor = (await authenticate(request)).user
     users = await list_users(app.services, actor, COMPANY.get(request))
-    return json_response(UserList(items=[user_out(u) for u in users]))
+    page = page_sorted(users, lambda u: (u.email, u.id), CURSOR.get(request), LIMIT.get(request))
+    items = [user_out(u) for u in page.items]
+    return json_response(UserList(items=items, next_cursor=page.next_cursor))
 
 
 async def users_create(request: Request) -> Response:
@@ -64,7 +67,13 @@ async def users_delete(request: Request) -> Response:
 
 ENDPOINTS = (
     Endpoint(
-        "GET", "/api/users", users_list, "List users", "users", query=(COMPANY,), response=UserList
+        "GET",
+        "/api/users",
+        users_list,
+        "List users",
+        "users",
+        query=(COMPANY, CURSOR, LIMIT),
+        response=UserList,
     ),
     Endpoint(
         "POST",

@@ -21,6 +21,7 @@ from alertwhisperer_core import (
     MalformedPayload,
     PayloadTooLarge,
     RateLimited,
+    ServiceUnavailable,
     SignatureRejected,
     ValidationError,
 )
@@ -59,6 +60,8 @@ def rejection_reason(exc: AlertWhispererError) -> str:
         return "malformed"
     if isinstance(exc, ValidationError):
         return "invalid"
+    if isinstance(exc, ServiceUnavailable):
+        return "unavailable"
     return "other"
 
 

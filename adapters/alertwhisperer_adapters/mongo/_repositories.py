@@ -314,6 +314,24 @@ class MongoApprovals(_Repo):
         docs = await self.uow.find(self.collection, where, sort=[("created_at", -1), ("_id", -1)])
         return [c.approval_from_doc(d) for d in docs]
 
+    async def page(
+        self,
+        company_ids: frozenset[str] | None,
+        status: ApprovalStatus | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[ApprovalRequest]:
+        where = all_of(
+            visible("company_id", company_ids),
+            {} if status is None else {"status": status.value},
+            after_cursor(cursor, "created_at") or {},
+        )
+        docs = await self.uow.find(
+            self.collection, where, sort=[("created_at", -1), ("_id", -1)], limit=limit + 1
+        )
+        items = tuple(c.approval_from_doc(d) for d in docs[:limit])
+        return Page(items, next_cursor(docs, limit, "created_at"))
+
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]:
         where = {"status": ApprovalStatus.PENDING.value, "expires_at": {"$lte": c.micros(now)}}
         docs = await self.uow.find(self.collection, where, sort=[("seq", 1)])
@@ -337,6 +355,26 @@ class MongoExecutions(_Repo):
 
     async def update(self, execution: Execution) -> None:
         await self._replace(c.execution_doc(execution))
+
+    async def claim(
+        self, execution_id: str, started_at: datetime, executor: str
+    ) -> Execution | None:
+        # The status filter makes the claim conditional; a claimer racing another transaction
+        # gets a write conflict (TransientConflict), and on its retry finds nothing pending.
+        coll = self.uow.collection(self.collection)
+        doc = await self.uow.write(
+            coll.find_one_and_update,
+            {"_id": execution_id, "status": ExecutionStatus.PENDING.value},
+            {
+                "$set": {
+                    "status": ExecutionStatus.IN_PROGRESS.value,
+                    "started_at": c.micros(started_at),
+                    "executor": executor,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else c.execution_from_doc(doc)
 
     async def in_flight(self) -> builtins.list[Execution]:
         docs = await self.uow.find(

@@ -15,6 +15,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
 
+from ._chat import CHAT_INDEXES
 from ._compliance import COMPLIANCE, COMPLIANCE_INDEXES
 from ._notifications import NOTIFICATION_INDEXES, NOTIFICATIONS
 
@@ -143,6 +144,7 @@ _INDEXES: dict[str, list[IndexModel]] = {
     REPLAY_GUARD: [IndexModel([("purge_at", _UP)], name="purge_ttl", expireAfterSeconds=0)],
     NOTIFICATIONS: NOTIFICATION_INDEXES,
     COMPLIANCE: COMPLIANCE_INDEXES,
+    **CHAT_INDEXES,
 }
 
 COLLECTIONS = tuple(_INDEXES)

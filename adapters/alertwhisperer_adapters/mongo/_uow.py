@@ -39,6 +39,7 @@ from alertwhisperer_core.ports import (
     ApprovalRepository,
     AssetRepository,
     AuditLog,
+    ChatRepository,
     CompanyRepository,
     ComplianceRepository,
     DeliveryRepository,
@@ -53,6 +54,7 @@ from alertwhisperer_core.ports import (
 )
 
 from . import _schema as s
+from ._chat import MongoChat
 from ._codec import Doc, alert_doc, audit_doc, incident_doc
 from ._compliance import MongoCompliance
 from ._errors import mongo_errors
@@ -109,6 +111,7 @@ class MongoUnitOfWork:
         self.login_attempts: LoginAttemptRepository = MongoLoginAttempts(self)
         self.notifications: NotificationRepository = MongoNotifications(self)
         self.compliance: ComplianceRepository = MongoCompliance(self)
+        self.chat: ChatRepository = MongoChat(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -3,16 +3,19 @@
 Kept apart from the other repositories because remediation came later; the table is declared
 on the same :data:`~._schema.metadata`, so the migration test compares it like every other.
 ``in_flight`` is what a restart reads to fail the executions it cut off, so executions not
-yet finished are indexed by status.
+yet finished are indexed by status. ``claim`` is one conditional ``UPDATE … WHERE status =
+'Pending' RETURNING``: under READ COMMITTED a second claimer waits for the first one's row
+lock, then re-checks the condition on the committed row and updates nothing.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Column, Index, Table, Text, select
+from sqlalchemy import Boolean, Column, Index, Table, Text, select, update
 
 from alertwhisperer_core import Execution, ExecutionStatus
 
@@ -59,6 +62,16 @@ executions = Table(
 EXECUTION_COLUMNS = tuple(executions.c)
 _X = executions.c
 _GET = Prepared(select(*EXECUTION_COLUMNS).where(_X.id == param("id")))
+_CLAIM = Prepared(
+    update(executions)
+    .where(_X.id == param("id"), _X.status == ExecutionStatus.PENDING.value)
+    .values(
+        status=ExecutionStatus.IN_PROGRESS.value,
+        started_at=param("started_at", UtcDateTime()),
+        executor=param("executor"),
+    )
+    .returning(*EXECUTION_COLUMNS)
+)
 _IN_FLIGHT_ROWS = Prepared(
     select(*EXECUTION_COLUMNS).where(_X.status.in_(_IN_FLIGHT)).order_by(_X.created_at, _X.id)
 )
@@ -118,6 +131,13 @@ class SqlExecutions:
 
     async def update(self, execution: Execution) -> None:
         await self.uow.rows(_upsert(self.uow.dialect), execution_row(execution))
+
+    async def claim(
+        self, execution_id: str, started_at: datetime, executor: str
+    ) -> Execution | None:
+        params = {"id": execution_id, "started_at": started_at, "executor": executor}
+        rows = await self.uow.rows(_CLAIM, params)
+        return execution_from_row(rows[0]) if rows else None
 
     async def in_flight(self) -> builtins.list[Execution]:
         return [execution_from_row(r) for r in await self.uow.rows(_IN_FLIGHT_ROWS)]

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Dialect as SaDialect
 from sqlalchemy import Executable
+from sqlalchemy.sql.util import find_tables
 
 from ._types import UtcDateTime, from_micros, to_micros
 
@@ -30,7 +31,8 @@ class Compiled:
     """One statement's SQL for one dialect, with its parameter order and instant columns."""
 
     __slots__ = (
-        "defaults", "getter", "instants", "names", "reads", "returns_rows", "sql", "sqlite", "times"
+        "defaults", "getter", "instants", "names", "reads", "returns_rows", "sql", "sqlite",
+        "tables", "times",
     )  # fmt: skip
 
     def __init__(self, statement: Any, dialect: SaDialect) -> None:
@@ -61,6 +63,9 @@ class Compiled:
             if isinstance(kinds.get(name), UtcDateTime) or name not in kinds
         )
         self.getter = operator.itemgetter(*self.names) if self.names else None
+        # The tables it reads or writes ("*": not known, as for textual SQL).
+        found = frozenset(t.name for t in find_tables(statement, include_crud=True))
+        self.tables: frozenset[str] = found or frozenset({"*"})
         columns = getattr(statement, "selected_columns", None)
         if columns is None:
             columns = getattr(statement, "_returning", ()) or ()

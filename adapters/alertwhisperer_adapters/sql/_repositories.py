@@ -410,6 +410,33 @@ class SqlApprovals(_Repo):
         )
         return [dm.approval_from_row(r) for r in (await self.uow.execute(stmt)).all()]
 
+    async def page(
+        self,
+        company_ids: frozenset[str] | None,
+        status: ApprovalStatus | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[ApprovalRequest]:
+        where: builtins.list[Any] = [visible(_A.company_id, company_ids)]
+        if status is not None:
+            where.append(_A.status == status.value)
+        after = after_cursor(cursor, _A.created_at, _A.id)
+        if after is not None:
+            where.append(after)
+        limit = row_limit(limit)
+        stmt = (
+            select(*dm.APPROVAL_COLUMNS)
+            .where(*where)
+            .order_by(_A.created_at.desc(), _A.id.desc())
+            .limit(limit + 1)
+        )
+        rows = [dm.approval_from_row(r) for r in (await self.uow.execute(stmt)).all()]
+        page = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit and page:
+            next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id)
+        return Page(tuple(page), next_cursor)
+
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]:
         rows = await self.uow.rows(_PENDING_DUE, {"now": now})
         return [dm.approval_from_row(r) for r in rows]

@@ -6,12 +6,16 @@ Construction is explicit (:func:`open_sql_store`); nothing connects at import ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -26,6 +30,7 @@ __all__ = [
     "SchemaOutOfDate",
     "SqlReplayGuard",
     "SqlStore",
+    "SqliteGroup",
     "ensure_sqlite_directory",
     "install_sqlite_hooks",
     "normalize_database_url",
@@ -39,6 +44,10 @@ PURGE_EVERY = 1000
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_RUNTIME_BUSY_TIMEOUT_MS = 20
 SQLITE_LOCK_WAIT_SECONDS = 30.0
+# Group commit (SQLite): at most this many units of work, or this long, per shared transaction.
+GROUP_MAX_MEMBERS = 64
+GROUP_MAX_SECONDS = 0.010
+_GROUP_WATCHDOG_SECONDS = 0.25
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -132,6 +141,24 @@ def _install_postgres_hooks(engine: Engine) -> None:
             dbapi_connection.commit()
 
 
+class SqliteGroup:
+    """One SQLite transaction shared by consecutive units of work of this process.
+
+    Each unit of work runs inside it under a savepoint (its rollback undoes only its own
+    part); its commit releases the savepoint and then waits for ``done``: the group's one
+    ``COMMIT`` (one fsync for all of them), made when the connection is released with no
+    other unit of work queued for it. A failed ``COMMIT`` fails every member.
+    """
+
+    __slots__ = ("done", "members", "opened_at", "written")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.members = 0
+        self.opened_at = time.monotonic()
+        self.written: set[str] = set()  # tables its members wrote ("*": unknown)
+
+
 class SqlStore:
     """A :class:`~alertwhisperer_core.ports.UnitOfWorkFactory` over SQLite or PostgreSQL.
 
@@ -153,7 +180,15 @@ class SqlStore:
         # SQLite has one writer at a time anyway: queue this process's units of work here
         # rather than in SQLite's busy handler, which polls with sleeps.
         self._sqlite_lock = asyncio.Lock()
+        self._sqlite_queued = 0  # units of work waiting for (or just handed) the lock
         self.sqlite_lock_wait = SQLITE_LOCK_WAIT_SECONDS
+        # Group commit (SQLite): the open transaction units of work share, if any.
+        self.group: SqliteGroup | None = None
+        self.group_max_members = GROUP_MAX_MEMBERS
+        self.group_max_seconds = GROUP_MAX_SECONDS
+        self._commits: set[asyncio.Task[None]] = set()
+        # SQLite releases the GIL while it waits for the disk: commits run on this thread.
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="aw-sqlite-commit")
         if isinstance(engine, Engine):
             conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._sqlite_conn = conn
@@ -188,10 +223,86 @@ class SqlStore:
         return self.engine
 
     async def acquire_sqlite(self) -> None:
-        await self._sqlite_lock.acquire()
+        self._sqlite_queued += 1
+        try:
+            await self._sqlite_lock.acquire()
+        finally:
+            self._sqlite_queued -= 1
 
     def release_sqlite(self) -> None:
+        """Hand this process's connection on, or commit the open group when nobody else is
+        queued for it (or it is full or old enough): the commit keeps the connection until
+        it is done, while the units of work arriving meanwhile queue up for the next group."""
+        group = self.group
+        if group is not None and (
+            not self._sqlite_queued
+            or group.members >= self.group_max_members
+            or time.monotonic() - group.opened_at >= self.group_max_seconds
+        ):
+            self.group = None
+            task = asyncio.get_running_loop().create_task(self._commit_group(group))
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+            return
         self._sqlite_lock.release()
+
+    # --- group commit (SQLite) ----------------------------------------------------------------
+
+    def open_group(self) -> SqliteGroup:
+        """Start the shared transaction (the caller has just run ``BEGIN IMMEDIATE``)."""
+        self.group = SqliteGroup(asyncio.get_running_loop().create_future())
+        return self.group
+
+    async def _commit_group(self, group: SqliteGroup) -> None:
+        """``COMMIT`` the group on the commit thread (the event loop goes on meanwhile: the
+        fsync is where time goes), tell its members, then release the connection."""
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._committer, self.sqlite_connection.execute, "COMMIT")
+        except self.dbapi_error as error:
+            self._abandon(group, DBAPIError.instance("COMMIT", None, error, type(error)))
+        except BaseException as error:  # cancelled (the loop is closing): outcome unknown
+            if not group.done.done():
+                group.done.set_exception(error)
+                group.done.exception()
+            raise
+        else:
+            if not group.done.done():
+                group.done.set_result(None)
+        finally:
+            self._sqlite_lock.release()
+
+    def fail_group(self, error: BaseException) -> None:
+        """Roll the open group back: a member could not undo its own part."""
+        if self.group is not None:
+            self._abandon(self.group, error)
+
+    def _abandon(self, group: SqliteGroup, error: BaseException) -> None:
+        self.group = None
+        raw = self.sqlite_connection
+        if raw.in_transaction:
+            with contextlib.suppress(self.dbapi_error):
+                raw.execute("ROLLBACK")
+        # Reads cached during the group may have seen its writes, which are gone now.
+        self.read_cache.clear()
+        if not group.done.done():
+            group.done.set_exception(error)
+            group.done.exception()  # retrieved here too: a member may never await it
+
+    async def await_group(self, group: SqliteGroup) -> None:
+        """Return once ``group`` is committed (raise if it was rolled back).
+
+        Normally the last unit of work of the group commits it as it releases the connection.
+        Should the task the connection was handed to be cancelled before using it, a member
+        takes the connection itself after a short wait, which commits the group."""
+        while not group.done.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(group.done), _GROUP_WATCHDOG_SECONDS)
+            except TimeoutError:
+                if self.group is group:
+                    await self.acquire_sqlite()
+                    self.release_sqlite()
+        group.done.result()
 
     def replay_guard(self) -> SqlReplayGuard:
         """A replay guard in this database (for several processes without Redis)."""
@@ -204,7 +315,11 @@ class SqlStore:
                 async with self.engine.connect() as conn:
                     await conn.exec_driver_sql("SELECT 1")
             else:
-                self.sqlite_connection.execute("SELECT 1").fetchall()
+                await self.acquire_sqlite()
+                try:
+                    self.sqlite_connection.execute("SELECT 1").fetchall()
+                finally:
+                    self._sqlite_lock.release()
         except Exception:
             return False
         return True
@@ -214,6 +329,13 @@ class SqlStore:
         if isinstance(self.engine, AsyncEngine):
             await self.engine.dispose()
             return
+        # Waits for a commit in flight, and commits a group left open (its next unit of work
+        # was cancelled before it used the connection).
+        await self.acquire_sqlite()
+        self.release_sqlite()
+        await self.acquire_sqlite()
+        self._sqlite_lock.release()
+        self._committer.shutdown()
         if self._sqlite_conn is not None:
             self._sqlite_conn.close()
             self._sqlite_conn = None

@@ -9,7 +9,10 @@ driver's own connection; the transaction is driven here, explicitly:
 - SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock up front, so two writers never
   both hold a read snapshot and then deadlock upgrading it. The store's in-process lock
   serializes this process's units of work (one connection, no polling on ``busy_timeout``);
-  other processes wait on ``busy_timeout``.
+  other processes wait on ``busy_timeout``. Group commit: units of work queued behind each
+  other share one transaction (:class:`~._store.SqliteGroup`), each under a savepoint, and
+  one ``COMMIT`` (one fsync) makes them all durable; each one's :meth:`commit` returns only
+  after that. A unit of work that saw a group's uncommitted writes waits for it the same way.
 - PostgreSQL: ``READ COMMITTED`` plus transaction-scoped advisory locks per (company, key),
   taken by :meth:`IncidentRepository.lock_key`, serialize correlation of one key. A lock is
   taken by the next read of the key's incidents itself (one round trip for both), or before
@@ -36,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alertwhisperer_core.ports import TransientConflict
 
 from ._auth import SqlLoginAttempts, SqlTokens
+from ._chat import SqlChat
 from ._compliance import SqlCompliance
 from ._executions import SqlExecutions
 from ._fast import Compiled, Prepared
@@ -53,9 +57,9 @@ from ._repositories import (
 )
 
 if TYPE_CHECKING:
-    from ._store import SqlStore
+    from ._store import SqliteGroup, SqlStore
 
-__all__ = ["Result", "SqlUnitOfWork", "translate"]
+__all__ = ["DatabaseUnavailable", "Result", "SqlUnitOfWork", "translate"]
 
 
 class Result:
@@ -80,14 +84,40 @@ class Result:
 
 # PostgreSQL's "lost a race, try again": deadlock detected, serialization failure.
 _RETRYABLE = frozenset({"40P01", "40001"})
+# PostgreSQL's "no connection": connection exceptions, shut down by an administrator or a
+# crash, starting up. psycopg reports a connection it lost or could not open without a state.
+_DISCONNECTED = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(TransientConflict):
+    """PostgreSQL cannot be reached (down, restarting, or the connection dropped).
+
+    The unit of work is abandoned and its connection discarded; nothing it wrote is committed
+    (a connection lost during ``COMMIT`` is the one ambiguous case: the retry's duplicate check
+    answers it). As a :class:`TransientConflict` the use case tries again on a new connection,
+    and the server answers 503 with ``Retry-After`` when the database stays away."""
+
+
+def _disconnected(error: BaseException | None) -> bool:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installation
+        return False
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith(_DISCONNECTED)
 
 
 def translate(error: Exception, sql: str, params: Any) -> Exception:
     """The error to raise for a driver error: :class:`TransientConflict` for a lost race
-    (the use case retries the unit of work), else SQLAlchemy's wrapping of it
-    (``IntegrityError``, ``OperationalError``, … whatever the driver; ``.orig`` keeps it)."""
+    (the use case retries the unit of work), :class:`DatabaseUnavailable` for a lost
+    connection, else SQLAlchemy's wrapping of it (``IntegrityError``, ``OperationalError``,
+    … whatever the driver; ``.orig`` keeps it)."""
     if getattr(error, "sqlstate", None) in _RETRYABLE:
         return TransientConflict(str(error))
+    if _disconnected(error):
+        return DatabaseUnavailable(str(error))
     return DBAPIError.instance(sql, params, error, type(error))
 
 
@@ -109,6 +139,13 @@ class SqlUnitOfWork:
         self._sa_conn: AsyncConnection | None = None
         self._raw: Any = None  # sqlite3.Connection or psycopg.AsyncConnection
         self._in_tx = False
+        # PostgreSQL: BEGIN is sent with the transaction's first statement (one round trip).
+        self._begin_pending = False
+        # SQLite: the shared transaction this unit of work wrote into or read from, whose
+        # COMMIT it waits for before reporting success.
+        self._group: SqliteGroup | None = None
+        self._member = False  # it wrote into that group (else it may only have read from it)
+        self._read_tables: set[str] = set()
         self.locked_keys: set[int] = set()
         # PostgreSQL key locks not sent yet: the next read of that key takes the lock itself
         # (aw_lock_open_incidents); any other statement first sends them, in order.
@@ -138,6 +175,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokens(self)
         self.login_attempts = SqlLoginAttempts(self)
         self.notifications = SqlNotifications(self)
+        self.chat = SqlChat(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -148,10 +186,22 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Cancelled mid-statement, or the connection is lost: the connection goes, not back
+        # to the pool (a lost one would fail the next unit of work too).
+        broken = isinstance(exc, asyncio.CancelledError | DatabaseUnavailable)
         try:
             await self.rollback()
+        except DatabaseUnavailable:
+            # Nothing to roll back on a lost connection: the server already did.
+            broken = True
+            if exc is None:
+                raise
         finally:
-            await self._release(broken=isinstance(exc, asyncio.CancelledError))
+            await self._release(broken=broken)
+        group, self._group = self._group, None
+        if group is not None and exc is None and self._saw_writes_of(group):
+            # It read writes of others that are not durable yet: answer only once they are.
+            await self.store.await_group(group)
         if self._deliveries_committed and self._latest_delivery is not None:
             await self.store.note_deliveries(self._deliveries_committed, self._latest_delivery)
 
@@ -162,12 +212,18 @@ class SqlUnitOfWork:
             if self._sqlite:
                 await self.store.acquire_sqlite()
                 raw = self.store.sqlite_connection
-                if raw.in_transaction:
+                self._group = self.store.group
+                if raw.in_transaction and self._group is None:
                     # Left open by a unit of work whose rollback failed: start clean.
                     raw.execute("ROLLBACK")
                 self._raw = raw
             else:
-                conn = await self.store.async_engine().connect()
+                try:
+                    conn = await self.store.async_engine().connect()
+                except DBAPIError as error:
+                    if _disconnected(error.orig):
+                        raise DatabaseUnavailable(str(error.orig)) from error
+                    raise
                 self._sa_conn = conn
                 try:
                     self._raw = (await conn.get_raw_connection()).driver_connection
@@ -190,11 +246,30 @@ class SqlUnitOfWork:
     async def _begin(self) -> None:
         raw = await self._connect()
         if self._sqlite:
-            await self._begin_immediate(raw)
+            group = self.store.group
+            if group is None:
+                await self._begin_immediate(raw)
+                group = self.store.open_group()
+            with self._errors("SAVEPOINT aw_uow"):
+                raw.execute("SAVEPOINT aw_uow")
+            group.members += 1
+            self._group = group
+            self._member = True
         else:
-            with self._errors("BEGIN"):
-                await raw.execute("BEGIN")
+            self._begin_pending = True
         self._in_tx = True
+
+    async def _pg_run(self, sql: str, params: Any, *, fetch: bool) -> Result:
+        """One PostgreSQL statement; a BEGIN not sent yet goes in the same round trip."""
+        raw = self._raw
+        if self._begin_pending:
+            self._begin_pending = False
+            async with raw.pipeline():
+                await raw.execute("BEGIN")
+                cursor = await raw.execute(sql, params)
+        else:
+            cursor = await raw.execute(sql, params)
+        return Result(await cursor.fetchall() if fetch else [], cursor.rowcount)
 
     async def _begin_immediate(self, raw: Any) -> None:
         """``BEGIN IMMEDIATE``, waiting for another process's write lock without blocking the
@@ -214,6 +289,13 @@ class SqlUnitOfWork:
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.1)
+
+    def _saw_writes_of(self, group: SqliteGroup) -> bool:
+        """Whether this unit of work wrote into ``group``, or read a table some member of it
+        wrote (so what it read is not durable until the group is)."""
+        if self._member or "*" in group.written:
+            return True
+        return bool(self._read_tables & group.written) or "*" in self._read_tables
 
     def _errors(self, sql: str, params: Any = None) -> Any:
         return _driver_errors(self.store.dbapi_error, sql, params)
@@ -247,13 +329,16 @@ class SqlUnitOfWork:
         driver_params = compiled.params(params or {})
         try:
             if self._sqlite:
+                if self._group is not None:
+                    if compiled.reads:
+                        self._read_tables |= compiled.tables
+                    else:
+                        self._group.written |= compiled.tables
                 cursor = raw.execute(compiled.sql, driver_params)
                 if cursor.description:  # cheap in sqlite3, and right for PRAGMA too
                     return Result([compiled.row(r) for r in cursor.fetchall()], cursor.rowcount)
                 return Result([], cursor.rowcount)
-            cursor = await raw.execute(compiled.sql, driver_params)
-            rows = await cursor.fetchall() if compiled.returns_rows else []
-            return Result(rows, cursor.rowcount)
+            return await self._pg_run(compiled.sql, driver_params, fetch=compiled.returns_rows)
         except self.store.dbapi_error as error:
             raise translate(error, compiled.sql, driver_params) from error
 
@@ -279,7 +364,15 @@ class SqlUnitOfWork:
         batch = [compiled.params(p) for p in params]
         with self._errors(compiled.sql, batch):
             if self._sqlite:
+                if self._group is not None:
+                    self._group.written |= compiled.tables
                 self._raw.executemany(compiled.sql, batch)
+                return
+            if self._begin_pending:
+                self._begin_pending = False
+                async with self._raw.pipeline(), self._raw.cursor() as cursor:
+                    await self._raw.execute("BEGIN")
+                    await cursor.executemany(compiled.sql, batch)
                 return
             async with self._raw.cursor() as cursor:
                 await cursor.executemany(compiled.sql, batch)
@@ -325,7 +418,7 @@ class SqlUnitOfWork:
         compiled = self.dialect.lock_key.compiled(self.store.sa_dialect)
         params = {"lock_id": lock_id}
         with self._errors(compiled.sql, params):
-            await self._raw.execute(compiled.sql, params)
+            await self._pg_run(compiled.sql, params, fetch=False)
 
     def holds_key(self, lock_id: int) -> bool:
         """Whether reads of this key are stable for the rest of the transaction."""
@@ -373,19 +466,64 @@ class SqlUnitOfWork:
         if self._latest_delivery is None or at > self._latest_delivery:
             self._latest_delivery = at
 
+    async def _pg_commit(self) -> None:
+        """PostgreSQL: the buffered writes and COMMIT in one round trip (a pipeline: the
+        first failing statement aborts the rest, COMMIT included)."""
+        writes = []
+        if self._pending_incidents:
+            writes.append((self.dialect.upsert_incident, list(self._pending_incidents.values())))
+        if self._pending_alerts:
+            writes.append((self.dialect.insert_alert, self._pending_alerts))
+        if self._pending_audit:
+            writes.append((self.dialect.insert_audit, self._pending_audit))
+        self._pending_incidents, self._pending_alerts, self._pending_audit = {}, [], []
+        locks = list(self._pending_locks)
+        self._pending_locks.clear()
+        if self._begin_pending and not writes:
+            # Nothing was sent: the server never saw this transaction (locks taken by no
+            # statement protect nothing).
+            self._begin_pending = False
+            return
+        lock_sql = self.dialect.lock_key.compiled(self.store.sa_dialect).sql
+        raw = self._raw
+        with self._errors("COMMIT"):
+            async with raw.pipeline(), raw.cursor() as cursor:
+                if self._begin_pending:
+                    self._begin_pending = False
+                    await raw.execute("BEGIN")
+                for lock_id in locks:
+                    await raw.execute(lock_sql, {"lock_id": lock_id})
+                for prepared, rows in writes:
+                    compiled = prepared.compiled(self.store.sa_dialect)
+                    await cursor.executemany(compiled.sql, [compiled.params(r) for r in rows])
+                await raw.execute("COMMIT")
+
     async def commit(self) -> None:
         """Make everything written so far durable, atomically."""
+        if not self._sqlite and self._in_tx:
+            await self._pg_commit()
+            self._in_tx = False
         await self.flush()
         if self._pending_locks:
             await self._send_locks()
         if self._in_tx:
-            self._in_tx = False
-            with self._errors("COMMIT"):
-                if self._sqlite:
-                    self._raw.execute("COMMIT")
-                else:
+            if self._sqlite:
+                with self._errors("RELEASE SAVEPOINT aw_uow"):
+                    self._raw.execute("RELEASE SAVEPOINT aw_uow")
+            else:
+                with self._errors("COMMIT"):
                     await self._raw.execute("COMMIT")
+            self._in_tx = False
         self._after_transaction()
+        group, self._group = self._group, None
+        if group is not None:
+            # Hand the connection on (the last of the group commits it), then wait until
+            # what this unit of work wrote or read is durable.
+            await self._release()
+            if self._saw_writes_of(group):
+                await self.store.await_group(group)
+        self._member = False
+        self._read_tables.clear()
         self._deliveries_committed += self._deliveries_pending
         self._deliveries_pending = 0
 
@@ -398,11 +536,21 @@ class SqlUnitOfWork:
         self._after_transaction()
         if self._in_tx:
             self._in_tx = False
+            if self._sqlite:
+                # Undo this unit of work's part only; the rest of the group goes on.
+                try:
+                    self._raw.execute("ROLLBACK TO SAVEPOINT aw_uow")
+                    self._raw.execute("RELEASE SAVEPOINT aw_uow")
+                except self.store.dbapi_error as error:
+                    failure = translate(error, "ROLLBACK TO SAVEPOINT aw_uow", None)
+                    self.store.fail_group(failure)
+                    raise failure from error
+                return
+            if self._begin_pending:  # nothing was sent
+                self._begin_pending = False
+                return
             with self._errors("ROLLBACK"):
-                if self._sqlite:
-                    self._raw.execute("ROLLBACK")
-                else:
-                    await self._raw.execute("ROLLBACK")
+                await self._raw.execute("ROLLBACK")
 
     async def read_cache(self, table: str) -> dict[tuple[Any, ...], Any]:
         """Where reads of ``table`` are remembered.
@@ -414,6 +562,7 @@ class SqlUnitOfWork:
         unit of work has written is read from the database (its own writes) and not cached.
         PostgreSQL: this unit of work's own memo (other processes write without telling).
         """
+        self._read_tables.add(table)
         if not self._sqlite or table in self._dirty:
             return self.memo
         if not self._version_checked:
@@ -432,6 +581,7 @@ class SqlUnitOfWork:
             self.store.forget_table(table)
 
     def _after_transaction(self) -> None:
+        self._begin_pending = False
         self.locked_keys.clear()
         self._pending_locks.clear()
         self.memo.clear()

@@ -16,8 +16,9 @@ from typing import Any, Self, TypeVar
 
 import attrs
 
+from .._chat import ChatMessage
 from .._cursor import decode_cursor, encode_cursor
-from .._execution import Execution
+from .._execution import Execution, ExecutionStatus
 from .._expiring import ExpiringMap
 from .._idempotency import DeliveryRecord, delivery_key
 from .._kpis import InstancePatchState
@@ -33,6 +34,7 @@ from .._models import (
 )
 from .._notifications import Notification
 from .._settings import Company
+from ..errors import ValidationError
 from ..ports import (
     AlertQuery,
     AuditQuery,
@@ -79,6 +81,8 @@ class InMemoryStore:
         self.tokens: dict[str, AuthToken] = {}
         self.login_attempts: dict[str, LoginAttempts] = {}
         self.notifications: dict[str, Notification] = {}
+        self.chat_messages: dict[str, ChatMessage] = {}
+        self.chat_reads: dict[tuple[str, str], datetime] = {}  # (company, user) → read mark
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -133,15 +137,25 @@ class _Journal:
 def _page(
     items: Sequence[T], sort_key: Callable[[T], tuple[str, str]], cursor: str | None, limit: int
 ) -> Page[T]:
-    """Newest first by ``sort_key``; the cursor is the key of the last item returned."""
+    """Newest first by ``sort_key`` (an ISO instant and an id); the cursor is the key of the
+    last item returned. A cursor of another shape is a 422, as in the SQL and Mongo stores."""
     ordered = sorted(items, key=sort_key, reverse=True)
     if cursor is not None:
         after = tuple(decode_cursor(cursor, 2))
+        if not all(isinstance(part, str) for part in after) or not _is_instant(str(after[0])):
+            raise ValidationError.for_field("cursor", "is not a cursor this server issued")
         ordered = [item for item in ordered if sort_key(item) < after]
     page = ordered[:limit]
     more = len(ordered) > limit
     next_cursor = encode_cursor(*sort_key(page[-1])) if more and page else None
     return Page(tuple(page), next_cursor)
+
+
+def _is_instant(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _visible(company_id: str | None, company_ids: frozenset[str] | None) -> bool:
@@ -461,6 +475,16 @@ class _Approvals(_Repo):
             reverse=True,
         )
 
+    async def page(
+        self,
+        company_ids: frozenset[str] | None,
+        status: ApprovalStatus | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[ApprovalRequest]:
+        rows = await self.list(company_ids, status)
+        return _page(rows, lambda a: (a.created_at.isoformat(), a.id), cursor, limit)
+
     async def pending_due(self, now: datetime) -> builtins.list[ApprovalRequest]:
         return [
             a
@@ -478,6 +502,18 @@ class _Executions(_Repo):
 
     async def update(self, execution: Execution) -> None:
         self.j.put(self.s.executions, execution.id, execution)
+
+    async def claim(
+        self, execution_id: str, started_at: datetime, executor: str
+    ) -> Execution | None:
+        found = self.s.executions.get(execution_id)
+        if found is None or found.status is not ExecutionStatus.PENDING:
+            return None
+        claimed = attrs.evolve(
+            found, status=ExecutionStatus.IN_PROGRESS, started_at=started_at, executor=executor
+        )
+        self.j.put(self.s.executions, execution_id, claimed)
+        return claimed
 
     async def in_flight(self) -> builtins.list[Execution]:
         return sorted(
@@ -588,6 +624,30 @@ class _Notifications(_Repo):
         )
 
 
+class _Chat(_Repo):
+    async def add(self, message: ChatMessage) -> None:
+        self.j.put(self.s.chat_messages, message.id, message)
+
+    async def list(
+        self, company_id: str, cursor: str | None = None, limit: int = 50
+    ) -> Page[ChatMessage]:
+        rows = [m for m in self.s.chat_messages.values() if m.company_id == company_id]
+        return _page(rows, lambda m: (m.created_at.isoformat(), m.id), cursor, limit)
+
+    async def mark_read(self, company_id: str, user_id: str, now: datetime) -> None:
+        self.j.put(self.s.chat_reads, (company_id, user_id), now)
+
+    async def unread_counts(self, user_id: str, company_ids: Sequence[str]) -> Mapping[str, int]:
+        counts = dict.fromkeys(company_ids, 0)
+        for m in self.s.chat_messages.values():
+            if m.company_id not in counts or m.user_id == user_id:
+                continue
+            mark = self.s.chat_reads.get((m.company_id, user_id))
+            if mark is None or m.created_at > mark:
+                counts[m.company_id] += 1
+        return counts
+
+
 class InMemoryUnitOfWork:
     """A serial transaction over an :class:`InMemoryStore`."""
 
@@ -608,6 +668,7 @@ class InMemoryUnitOfWork:
         self.tokens = _Tokens(store, self._journal)
         self.login_attempts = _LoginAttempts(store, self._journal)
         self.notifications = _Notifications(store, self._journal)
+        self.chat = _Chat(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

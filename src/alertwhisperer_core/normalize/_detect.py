@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import msgspec
-from msgspec import UNSET, Raw
+from msgspec import Raw
 
 from ._delivery import SOURCES
-from ._generic import GenericWire
 
-__all__ = ["Probe", "detect_probe", "detect_source", "detect_wire", "sniff_sender"]
+__all__ = ["PROBE_DECODER", "Probe", "detect_probe", "detect_source", "sniff_sender"]
 
 # source → groups of keys; every group needs one of its keys present.
 _RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
@@ -74,26 +73,6 @@ def detect_probe(probe: Probe) -> str | None:
     """:func:`detect_source` for a decoded :class:`Probe`."""
     # An absent field keeps its empty default; a present value is at least one byte.
     return _detect(lambda key: len(getattr(probe, key)) > 0)
-
-
-def detect_wire(wire: GenericWire) -> str | None:
-    """:func:`detect_source` for a payload that decoded as a :class:`GenericWire`.
-
-    Spelled out rather than driven by ``_RULES`` because it runs for every non-generic
-    delivery; a property test checks that it agrees with :func:`detect_source`.
-    """
-    # A Raw field is empty when its key was absent; a present value is at least one byte.
-    if wire.asset_name is not UNSET and wire.signature is not UNSET:
-        return "generic"
-    if wire.version and wire.alerts:
-        return "alertmanager"
-    if wire.alert_transition and (wire.alert_id or wire.id is not UNSET):
-        return "datadog"
-    if wire.eventid and wire.eventvalue:
-        return "zabbix"
-    if wire.Type and wire.TopicArn and wire.Message:
-        return "cloudwatch"
-    return None
 
 
 def sniff_sender(

@@ -1,8 +1,8 @@
 """One entry point: bytes of a webhook request in, a :class:`Delivery` out.
 
-The generic format is tried first with a single typed decode (it is the hot path, and its wire
-struct also records which other sources' keys are present); only a payload that is not generic
-is decoded again, by its own source's schema. ``normalize`` raises nothing but
+The generic format is tried first with a single typed decode (it is the hot path); only a
+payload that is not generic is decoded again: by an untyped probe that finds which identifying
+keys it has, then by its own source's schema. ``normalize`` raises nothing but
 :class:`MalformedPayload` (not JSON, or JSON that is not an object: 400) and
 :class:`NormalizationError` (no source fits, an unknown ``source``, or a bad field: 422),
 whatever the bytes.
@@ -21,7 +21,7 @@ from ._alertmanager import normalize_alertmanager
 from ._cloudwatch import normalize_cloudwatch
 from ._datadog import normalize_datadog
 from ._delivery import SOURCES, Delivery
-from ._detect import PROBE_DECODER, detect_probe, detect_wire
+from ._detect import PROBE_DECODER, detect_probe
 from ._generic import GENERIC_DECODER, build_generic
 from ._times import as_utc
 from ._wire import DECODE_FAILURES, body_error, echo
@@ -90,11 +90,15 @@ def normalize(
     try:
         wire = _decode_generic(body)
     except DECODE_FAILURES as exc:
-        detected = _detect_after_failure(exc, body)
+        # Valid JSON that the generic schema rejects is detected below: a generic payload with
+        # a bad field is detected as generic again, and the generic normalizer then raises the
+        # error naming that field.
+        if not isinstance(exc, msgspec.ValidationError):
+            raise body_error(exc, body) from None
     else:
         if wire.asset_name is not UNSET and wire.signature is not UNSET:
             return build_generic(wire, body, company_id, received_at, new_id, delivery_id)
-        detected = detect_wire(wire)
+    detected = _detect(body)
     if detected is None:
         raise NormalizationError("source", _FITS_NO_SOURCE)
     return _BY_SOURCE[detected](body, company_id, received_at, new_id, delivery_id)
@@ -116,16 +120,10 @@ def _forced(
     return normalizer(body, company_id, received_at, new_id, delivery_id)
 
 
-def _detect_after_failure(failure: Exception, body: bytes) -> str | None:
-    """The source of a body the generic schema rejected.
-
-    A generic payload with a bad field is detected as generic again, and the generic
-    normalizer then raises the error naming that field.
-    """
-    if not isinstance(failure, msgspec.ValidationError):
-        raise body_error(failure, body) from None
+def _detect(body: bytes) -> str | None:
+    """The source of a JSON document the generic schema did not take, by its keys."""
     try:
         probe = PROBE_DECODER.decode(body)
-    except DECODE_FAILURES as exc:
+    except DECODE_FAILURES as exc:  # JSON, but not an object
         raise body_error(exc, body) from None
     return detect_probe(probe)

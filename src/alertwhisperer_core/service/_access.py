@@ -6,14 +6,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .._models import AuditEntry, User
+from .._models import AuditEntry, Incident, User
 from .._rbac import Access, Action, authorize, visible_company_ids
 from .._settings import Company
 from ..errors import NotFound, PermissionDenied
 from ..ports import UnitOfWork
 from ._services import Services
 
-__all__ = ["audit", "load_company", "narrow_companies", "not_found", "require"]
+__all__ = [
+    "audit",
+    "load_company",
+    "locked_incident",
+    "narrow_companies",
+    "not_found",
+    "require",
+]
 
 
 def not_found(kind: str) -> NotFound:
@@ -79,3 +86,20 @@ async def load_company(uow: UnitOfWork, actor: User, action: Action, company_id:
     if company is None:
         raise not_found("Company")
     return company
+
+
+async def locked_incident(uow: UnitOfWork, incident_id: str) -> Incident | None:
+    """The incident as last committed, read under its key's lock (None when absent).
+
+    Every read-modify-write of an incident takes the lock the ingest path takes
+    (:meth:`IncidentRepository.lock_key`), so two updates (or an update and a delivery
+    appending alerts) run one after the other and neither is lost: PostgreSQL's READ
+    COMMITTED alone would let both read the same row and the later write drop the earlier.
+    The key comes from a first read (an incident's key never changes); the second read, under
+    the lock, sees whatever was committed before the lock was granted.
+    """
+    incident = await uow.incidents.get(incident_id)
+    if incident is None:
+        return None
+    await uow.incidents.lock_key(incident.company_id, incident.key)
+    return await uow.incidents.get(incident_id)

@@ -5,6 +5,10 @@ lacks is a 409 and nothing changes; setting the current status again is a no-op,
 ``PATCH`` is harmless. Resolving by hand records the resolution ``manual``. An incident can be
 assigned to any active user who may see it (a technician, an admin of its company, an MSP
 admin); ``null`` unassigns. Every change is audited and announced as ``incident.updated``.
+
+Changes read the incident under its key's lock (:func:`locked_incident`), the lock the ingest
+path takes, and a unit of work that lost a race is run again (:func:`retry_conflicts`): a
+change never overwrites a concurrent one, nor alerts a delivery appended meanwhile.
 """
 
 from __future__ import annotations
@@ -20,17 +24,23 @@ from .._notifications import Notification, assignment_notifications
 from .._rbac import Access, Action, authorize
 from ..errors import Conflict, ValidationError
 from ..ports import Event, UnitOfWork
-from ._access import audit, not_found, require
+from ._access import audit, locked_incident, not_found, require
 from ._commands import UNSET, IncidentChanges, NewNote
 from ._ingest import notification_event
 from ._queries import IncidentView, incident_view
+from ._retry import retry_conflicts
 from ._services import Services
 
 __all__ = ["add_incident_note", "get_incident", "update_incident"]
 
 
-async def _load(uow: UnitOfWork, actor: User, action: Action, incident_id: str) -> Incident:
-    incident = await uow.incidents.get(incident_id)
+async def _load(
+    uow: UnitOfWork, actor: User, action: Action, incident_id: str, *, for_update: bool = False
+) -> Incident:
+    if for_update:
+        incident = await locked_incident(uow, incident_id)
+    else:
+        incident = await uow.incidents.get(incident_id)
     # A pending group is not listed anywhere yet, so it is not there to be fetched either.
     if incident is None or incident.status is IncidentStatus.PENDING:
         raise not_found("Incident")
@@ -101,8 +111,22 @@ async def update_incident(
     """Change status and/or assignee; audited as ``incident_status_changed`` and
     ``incident_assigned``."""
     now = services.clock.now()
+    view, notes, changed = await retry_conflicts(
+        lambda: _update_once(services, actor, incident_id, changes, now)
+    )
+    if not changed:
+        return view
+    await services.events.publish(_event(view, now))
+    for note in notes:
+        await services.events.publish(notification_event(note))
+    return view
+
+
+async def _update_once(
+    services: Services, actor: User, incident_id: str, changes: IncidentChanges, now: datetime
+) -> tuple[IncidentView, tuple[Notification, ...], bool]:
     async with services.uow() as uow:
-        incident = await _load(uow, actor, Action.UPDATE_INCIDENT, incident_id)
+        incident = await _load(uow, actor, Action.UPDATE_INCIDENT, incident_id, for_update=True)
         if incident.merged_into is not None:
             raise Conflict(f"Incident was merged into {incident.merged_into}; change that one")
         updated = incident
@@ -153,14 +177,11 @@ async def update_incident(
             )
         view = await _view(uow, updated, now)
         if updated == incident:
-            return view
+            return view, (), False
         await uow.incidents.update(updated)
         await uow.notifications.add_many(notes)
         await uow.commit()
-    await services.events.publish(_event(view, now))
-    for note in notes:
-        await services.events.publish(notification_event(note))
-    return view
+    return view, notes, True
 
 
 async def add_incident_note(
@@ -171,8 +192,16 @@ async def add_incident_note(
     text = note.text.strip()
     if not text:
         raise ValidationError.for_field("text", "must not be blank")
+    view = await retry_conflicts(lambda: _add_note_once(services, actor, incident_id, text, now))
+    await services.events.publish(_event(view, now))
+    return view
+
+
+async def _add_note_once(
+    services: Services, actor: User, incident_id: str, text: str, now: datetime
+) -> IncidentView:
     async with services.uow() as uow:
-        incident = await _load(uow, actor, Action.ADD_NOTE, incident_id)
+        incident = await _load(uow, actor, Action.ADD_NOTE, incident_id, for_update=True)
         updated = add_note(
             incident, Note(author_id=actor.id, author_name=actor.name, text=text, created_at=now)
         )
@@ -188,5 +217,4 @@ async def add_incident_note(
         )
         view = await _view(uow, updated, now)
         await uow.commit()
-    await services.events.publish(_event(view, now))
     return view

@@ -184,6 +184,11 @@ async def _accept_once(
     headers: dict[str, str],
     now: datetime,
 ) -> WebhookOutcome:
+    if header_id is not None:
+        # The shared cache answers most repeats without a transaction (the store decides).
+        cached = await _cached_delivery(services, company.id, header_id, now)
+        if cached is not None:
+            return _duplicate(cached, company, headers)
     try:
         # One transaction: the duplicate check and everything the delivery stores.
         async with services.uow() as uow:
@@ -200,10 +205,12 @@ async def _accept_once(
                 delivery_id=header_id,
             )
             if delivery.delivery_id and header_id is None:
-                seen = await uow.deliveries.get(company.id, delivery.delivery_id, now)
+                seen = await _cached_delivery(services, company.id, delivery.delivery_id, now)
+                if seen is None:
+                    seen = await uow.deliveries.get(company.id, delivery.delivery_id, now)
                 if seen is not None:
                     return _duplicate(seen, company, headers)
-            incidents, remediations, events = await _store_delivery(
+            incidents, remediations, events, record = await _store_delivery(
                 services, uow, company, delivery, now
             )
             await uow.commit()
@@ -214,6 +221,9 @@ async def _accept_once(
         if seen is None:  # pragma: no cover - the winner's record cannot vanish in between
             raise
         return _duplicate(seen, company, headers)
+    if record is not None and services.deliveries is not None:
+        # Only after the commit, so the cache never knows a delivery the store does not.
+        await services.deliveries.put(record, now + DELIVERY_WINDOW, now)
     for event in events:
         await services.events.publish(event)
     body: dict[str, Any] = {
@@ -236,6 +246,14 @@ async def _accept_once(
         incidents=tuple(incidents),
         remediations=tuple(remediations),
     )
+
+
+async def _cached_delivery(
+    services: Services, company_id: str, delivery_id: str, now: datetime
+) -> DeliveryRecord | None:
+    if services.deliveries is None:
+        return None
+    return await services.deliveries.get(company_id, delivery_id, now)
 
 
 def _duplicate(record: DeliveryRecord, company: Company, headers: dict[str, str]) -> WebhookOutcome:
@@ -276,7 +294,7 @@ class _Batch:
 
 async def _store_delivery(
     services: Services, uow: UnitOfWork, company: Company, delivery: Delivery, now: datetime
-) -> tuple[list[Incident], list[RemediationRequest], list[Event]]:
+) -> tuple[list[Incident], list[RemediationRequest], list[Event], DeliveryRecord | None]:
     batch = _Batch()
     if delivery.subscription is not None:
         sub = delivery.subscription
@@ -312,20 +330,19 @@ async def _store_delivery(
         else:
             await uow.incidents.update(incident)
     joined = [batch.incidents[i] for i in dict.fromkeys(batch.order)]
+    record = None
     if delivery.delivery_id:
-        await uow.deliveries.add(
-            DeliveryRecord(
-                delivery_id=delivery.delivery_id,
-                company_id=company.id,
-                alert_ids=tuple(a.id for a in delivery.alerts),
-                incident_ids=tuple(i.id for i in joined),
-                first_seen_at=now,
-            ),
-            now + DELIVERY_WINDOW,
+        record = DeliveryRecord(
+            delivery_id=delivery.delivery_id,
+            company_id=company.id,
+            alert_ids=tuple(a.id for a in delivery.alerts),
+            incident_ids=tuple(i.id for i in joined),
+            first_seen_at=now,
         )
+        await uow.deliveries.add(record, now + DELIVERY_WINDOW)
     await _score_events(uow, company, batch, now)
     await _notify(services, uow, company, batch, now)
-    return joined, batch.remediations, batch.events
+    return joined, batch.remediations, batch.events, record
 
 
 async def _load(uow: UnitOfWork, batch: _Batch, incident_id: str) -> Incident:

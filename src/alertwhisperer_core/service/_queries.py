@@ -8,7 +8,9 @@ because time moved on. Ties go to the most recent activity, then to the id.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import attrs
 
@@ -33,7 +35,10 @@ __all__ = [
     "incident_view",
     "list_alerts",
     "list_incidents",
+    "page_sorted",
 ]
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -45,6 +50,33 @@ def check_limit(limit: int) -> None:
     """A page size is 1 to :data:`MAX_LIMIT`; anything else is a 422 naming ``limit``."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError.for_field("limit", f"must be between 1 and {MAX_LIMIT}")
+
+
+def page_sorted(
+    items: Sequence[T],
+    key: Callable[[T], tuple[str, str]],
+    cursor: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
+) -> Page[T]:
+    """One keyset page of ``items`` ordered by ``key`` (a unique ``(text, id)`` pair).
+
+    For the short lists an operator curates by hand (users, companies, runbooks): they are
+    read whole and sliced here, with the same opaque cursors as the lists the stores page.
+    The cursor is the key of the last item returned, so items added or removed between two
+    requests neither shift nor repeat the rest. A cursor this server did not issue is a 422.
+    """
+    check_limit(limit)
+    after = tuple(decode_cursor(cursor, 2)) if cursor is not None else None
+    if after is not None and not all(isinstance(part, str) for part in after):
+        raise ValidationError.for_field("cursor", "is not a cursor this server issued")
+    ordered = sorted(items, key=key, reverse=descending)
+    if after is not None:
+        ordered = [i for i in ordered if (key(i) < after if descending else key(i) > after)]
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    return Page(tuple(page), encode_cursor(*key(page[-1])) if more and page else None)
 
 
 def check_range(since: datetime | None, until: datetime | None) -> None:

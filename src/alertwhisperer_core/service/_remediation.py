@@ -30,9 +30,10 @@ from .._models import ApprovalRequest, ApprovalStatus, Incident, IncidentStatus,
 from .._notifications import approval_notifications
 from .._rbac import Action
 from ..errors import Conflict
-from ..ports import Event, UnitOfWork
+from ..ports import Event, Page, UnitOfWork
 from ._access import audit, narrow_companies, not_found, require
 from ._ingest import notification_event
+from ._queries import DEFAULT_LIMIT, check_limit
 from ._services import RemediationRequest, Services
 
 __all__ = [
@@ -232,11 +233,14 @@ async def list_approvals(
     actor: User,
     company_id: str | None = None,
     status: ApprovalStatus | None = None,
-) -> list[ApprovalRequest]:
-    """The approval requests ``actor`` may see, newest first."""
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[ApprovalRequest]:
+    """The approval requests ``actor`` may see, newest first, one page at a time."""
+    check_limit(limit)
     companies = narrow_companies(actor, Action.VIEW_APPROVALS, company_id)
     async with services.uow() as uow:
-        return await uow.approvals.list(companies, status)
+        return await uow.approvals.page(companies, status, cursor, limit)
 
 
 async def decide_approval(

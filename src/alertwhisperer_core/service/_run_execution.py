@@ -2,15 +2,17 @@
 
 :func:`run_execution` never holds a unit of work while the executor runs (minutes, for SSM):
 
-1. One unit of work claims the execution (``Pending`` → ``InProgress``); a second claim of the
-   same execution is a 409, so it never runs twice from one store.
+1. One unit of work claims the execution (``Pending`` → ``InProgress``) with the store's
+   conditional write (:meth:`ExecutionRepository.claim`); a second claim of the same
+   execution, from this process or another, is a 409, so it never runs twice.
 2. Outside any transaction: the executor runs the actions; if they succeed, the health check
    runs (``http`` through the :class:`HttpProbe`, ``command`` through the executor).
 3. One unit of work records the outcome. Healed (actions ``Success`` and the check passed, or
    there is no check) → the incident resolves as ``self_healed``. Otherwise it stays open and,
    if nobody has it, goes to the least loaded technician (:func:`pick_technician`). The
    approval it ran under, if any, becomes ``succeeded`` or ``failed``. ``runbook_executed`` is
-   audited with the result either way.
+   audited with the result either way. The incident is read under its key's lock
+   (:func:`locked_incident`), so the outcome never overwrites a concurrent change to it.
 
 A dry run (``dry_run=True``) changes nothing anywhere, so it never counts as a heal: the
 health check is skipped and the incident is handled as if the run had failed.
@@ -32,6 +34,7 @@ from .._incidents import assign
 from .._lifecycle import IncidentEvent, apply_incident_event
 from .._models import (
     ApprovalStatus,
+    Asset,
     AuditEntry,
     HealthCheck,
     Incident,
@@ -44,9 +47,10 @@ from .._notifications import failed_execution_notifications
 from .._routing import pick_technician
 from ..errors import Conflict
 from ..ports import Event, HttpProbe, RunbookExecutor, UnitOfWork
-from ._access import audit, not_found
+from ._access import audit, locked_incident, not_found
 from ._ingest import notification_event
 from ._remediation import SYSTEM_ACTOR, execution_event
+from ._retry import retry_conflicts
 from ._services import Services
 
 __all__ = ["HEALTH_CHECK_TIMEOUT", "INTERRUPTED", "recover_executions", "run_execution"]
@@ -80,6 +84,21 @@ async def run_execution(
     its output, so nothing stays in flight.
     """
     now = services.clock.now()
+    execution, runbook, asset = await retry_conflicts(
+        lambda: _claim(services, executor.name, execution_id, now)
+    )
+    await services.events.publish(execution_event("execution.started", execution, now))
+    instance_id = asset.instance_id if asset is not None else None
+    if runbook is None:
+        outcome = _failed(services, "the runbook was deleted before it ran")
+    else:
+        outcome = await _perform(services, executor, probe, runbook, instance_id, dry_run)
+    return await _finish(services, execution.id, outcome)
+
+
+async def _claim(
+    services: Services, executor_name: str, execution_id: str, now: datetime
+) -> tuple[Execution, Runbook | None, Asset | None]:
     async with services.uow() as uow:
         execution = await uow.executions.get(execution_id)
         if execution is None:
@@ -93,18 +112,12 @@ async def run_execution(
             if incident is not None
             else None
         )
-        execution = attrs.evolve(
-            execution, status=ExecutionStatus.IN_PROGRESS, started_at=now, executor=executor.name
-        )
-        await uow.executions.update(execution)
+        claimed = await uow.executions.claim(execution_id, now, executor_name)
+        if claimed is None:
+            # Another unit of work (maybe another process) claimed it since the read above.
+            raise Conflict("Execution is already claimed")
         await uow.commit()
-    await services.events.publish(execution_event("execution.started", execution, now))
-    instance_id = asset.instance_id if asset is not None else None
-    if runbook is None:
-        outcome = _failed(services, "the runbook was deleted before it ran")
-    else:
-        outcome = await _perform(services, executor, probe, runbook, instance_id, dry_run)
-    return await _finish(services, execution.id, outcome)
+    return claimed, runbook, asset
 
 
 def _failed(services: Services, message: str, label: str = "failed") -> _Outcome:
@@ -187,6 +200,17 @@ async def _health_check(
 
 async def _finish(services: Services, execution_id: str, outcome: _Outcome) -> Execution:
     now = services.clock.now()
+    finished, events = await retry_conflicts(
+        lambda: _finish_once(services, execution_id, outcome, now)
+    )
+    for event in events:
+        await services.events.publish(event)
+    return finished
+
+
+async def _finish_once(
+    services: Services, execution_id: str, outcome: _Outcome, now: datetime
+) -> tuple[Execution, list[Event]]:
     events: list[Event] = []
     async with services.uow() as uow:
         execution = await uow.executions.get(execution_id)
@@ -194,9 +218,7 @@ async def _finish(services: Services, execution_id: str, outcome: _Outcome) -> E
             raise not_found("Execution")
         finished = await _record(services, uow, execution, outcome, now, events)
         await uow.commit()
-    for event in events:
-        await services.events.publish(event)
-    return finished
+    return finished, events
 
 
 async def _record(
@@ -235,7 +257,7 @@ async def _record(
                 )
             )
     runbook = await uow.runbooks.get(execution.runbook_id)
-    incident = await uow.incidents.get(execution.incident_id)
+    incident = await locked_incident(uow, execution.incident_id)
     if incident is not None and incident.is_open:
         incident = await _settle_incident(services, uow, incident, outcome.healed, now, events)
         if not outcome.healed and outcome.label != "dry_run":
@@ -352,10 +374,27 @@ async def _least_loaded_technician(uow: UnitOfWork, company_id: str) -> str | No
 async def recover_executions(services: Services) -> list[Execution]:
     """Fail every execution a restart cut off (module docstring); returns them."""
     now = services.clock.now()
+    recovered, events = await retry_conflicts(lambda: _recover_once(services, now))
+    for event in events:
+        await services.events.publish(event)
+    return recovered
+
+
+async def _recover_once(services: Services, now: datetime) -> tuple[list[Execution], list[Event]]:
     events: list[Event] = []
     recovered: list[Execution] = []
     async with services.uow() as uow:
-        for execution in await uow.executions.in_flight():
+        in_flight = await uow.executions.in_flight()
+        # Lock every incident's key up front in one global order (as ingest does), so this
+        # never deadlocks with a delivery or another update holding some of them.
+        keys: set[tuple[str, str]] = set()
+        for execution in in_flight:
+            incident = await uow.incidents.get(execution.incident_id)
+            if incident is not None:
+                keys.add((incident.company_id, incident.key))
+        for company_id, key in sorted(keys):
+            await uow.incidents.lock_key(company_id, key)
+        for execution in in_flight:
             result = CommandResult(
                 status=ExecutionStatus.FAILED,
                 command_id=execution.command_id or "",
@@ -366,6 +405,4 @@ async def recover_executions(services: Services) -> list[Execution]:
             outcome = _Outcome(result, None, healed=False, label="interrupted")
             recovered.append(await _record(services, uow, execution, outcome, now, events))
         await uow.commit()
-    for event in events:
-        await services.events.publish(event)
-    return recovered
+    return recovered, events

@@ -5,7 +5,15 @@ from __future__ import annotations
 import attrs
 
 from .._models import Incident, Runbook
-from ..ports import Clock, EventBus, IdSource, RateLimiter, ReplayGuard, UnitOfWorkFactory
+from ..ports import (
+    Clock,
+    DeliveryCache,
+    EventBus,
+    IdSource,
+    RateLimiter,
+    ReplayGuard,
+    UnitOfWorkFactory,
+)
 
 __all__ = ["RemediationRequest", "Services"]
 
@@ -18,6 +26,8 @@ class Services:
     events: EventBus
     clock: Clock
     ids: IdSource
+    # A shared pre-check of delivery ids in front of the store (Redis); None: the store only.
+    deliveries: DeliveryCache | None = None
 
 
 @attrs.frozen
