@@ -94,7 +94,7 @@ def alertmanager(result: dict[str, Any], path: Path) -> Path:
     for i, row in enumerate(rows):
         if row["ratio"] is not None and not math.isnan(row["ratio"]):
             axis.annotate(f"ratio {row['ratio']:.2f}", (i, top * 1.5), ha="center", fontsize=9)
-    axis.legend(loc="lower right")
+    axis.legend(loc="upper right", fontsize=8)
     axis.grid(True, axis="y", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

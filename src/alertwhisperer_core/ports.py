@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -24,6 +24,7 @@ from ._idempotency import DeliveryRecord
 from ._kpis import InstancePatchState
 from ._models import (
     Alert,
+    AlertStatus,
     ApprovalRequest,
     ApprovalStatus,
     Asset,
@@ -186,6 +187,19 @@ class AlertRepository(Protocol):
     async def count(
         self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
     ) -> int: ...
+    async def count_groups(self, query: AlertQuery) -> Mapping[tuple[Severity, AlertStatus], int]:
+        """How many alerts match ``query`` (its cursor and limit ignored), per severity and
+        status; combinations without alerts are absent. Counted by the store, not in Python."""
+
+    async def count_buckets(
+        self,
+        company_ids: frozenset[str] | None,
+        since: datetime,
+        until: datetime | None,
+        width: timedelta,
+    ) -> Mapping[int, int]:
+        """Alerts with ``since <= event_time < until`` (None: no end) per bucket index
+        ``(event_time - since) // width``; empty buckets are absent. Counted by the store."""
 
 
 class IncidentRepository(Protocol):
@@ -210,6 +224,11 @@ class IncidentRepository(Protocol):
     async def all_in_period(
         self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
     ) -> builtins.list[Incident]: ...
+    async def count_groups(
+        self, query: IncidentQuery
+    ) -> Mapping[tuple[Severity, IncidentStatus], int]:
+        """How many incidents :meth:`list` would show for ``query`` (its cursor and limit
+        ignored), per severity and status; combinations without incidents are absent."""
 
 
 class DeliveryRepository(Protocol):
@@ -293,6 +312,12 @@ class ExecutionRepository(Protocol):
 
     async def in_flight(self) -> builtins.list[Execution]:
         """Executions not yet in a terminal status, oldest first."""
+
+    async def for_incident(
+        self, incident_id: str, cursor: str | None = None, limit: int = 50
+    ) -> Page[Execution]:
+        """The executions of one incident, newest first (``created_at``, then id), one
+        keyset page at a time; the cursor is ``encode_cursor(created_at.isoformat(), id)``."""
 
 
 class ComplianceRepository(Protocol):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,12 +76,18 @@ def test_a_damaged_key_file_is_refused_rather_than_replaced(tmp_path: Path) -> N
         _config(tmp_path)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("alertwhisperer_adapters.redis") is not None,
-    reason="the Redis adapter is installed; its own tests cover AW_REDIS_URL",
-)
-def test_redis_url_without_the_redis_adapter_is_a_clear_error(tmp_path: Path) -> None:
+def test_redis_url_without_the_redis_package_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes the import fail as it does when the extra is not installed.
+    monkeypatch.setitem(sys.modules, "alertwhisperer_adapters.redis", None)
     config = _config(tmp_path, AW_DATABASE_URL="memory://", AW_REDIS_URL="redis://127.0.0.1")
+    with pytest.raises(ConfigurationError, match=r"AW_REDIS_URL.*alertwhisperer\[redis\]"):
+        build_app_services(config)
+
+
+def test_a_malformed_redis_url_is_a_clear_error(tmp_path: Path) -> None:
+    config = _config(tmp_path, AW_DATABASE_URL="memory://", AW_REDIS_URL="http://127.0.0.1")
     with pytest.raises(ConfigurationError, match="AW_REDIS_URL"):
         build_app_services(config)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -24,12 +25,15 @@ from .._idempotency import DeliveryRecord, delivery_key
 from .._kpis import InstancePatchState
 from .._models import (
     Alert,
+    AlertStatus,
     ApprovalRequest,
     ApprovalStatus,
     Asset,
     AuditEntry,
     Incident,
+    IncidentStatus,
     Runbook,
+    Severity,
     User,
 )
 from .._notifications import Notification
@@ -268,9 +272,9 @@ class _Alerts(_Repo):
     async def ids_for_incident(self, incident_id: str) -> builtins.list[str]:
         return builtins.list(self.s.alerts_by_incident.get(incident_id, ()))
 
-    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
+    def _matching(self, query: AlertQuery) -> builtins.list[tuple[Alert, str | None]]:
         q = query.q.lower() if query.q else None
-        rows = [
+        return [
             row
             for row in self.s.alerts.values()
             if _visible(row[0].company_id, query.company_ids)
@@ -280,6 +284,9 @@ class _Alerts(_Repo):
             and _within(row[0].event_time, query.since, query.until)
             and (q is None or q in row[0].message.lower() or q in row[0].signature.lower())
         ]
+
+    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
+        rows = self._matching(query)
         return _page(
             rows, lambda r: (r[0].received_at.isoformat(), r[0].id), query.cursor, query.limit
         )
@@ -289,6 +296,22 @@ class _Alerts(_Repo):
     ) -> int:
         return sum(
             1
+            for a, _ in self.s.alerts.values()
+            if _visible(a.company_id, company_ids) and _within(a.event_time, since, until)
+        )
+
+    async def count_groups(self, query: AlertQuery) -> Mapping[tuple[Severity, AlertStatus], int]:
+        return Counter((a.severity, a.status) for a, _ in self._matching(query))
+
+    async def count_buckets(
+        self,
+        company_ids: frozenset[str] | None,
+        since: datetime,
+        until: datetime | None,
+        width: timedelta,
+    ) -> Mapping[int, int]:
+        return Counter(
+            (a.event_time - since) // width
             for a, _ in self.s.alerts.values()
             if _visible(a.company_id, company_ids) and _within(a.event_time, since, until)
         )
@@ -354,9 +377,9 @@ class _Incidents(_Repo):
         latest = self.s.last_assignee.get(company_id)
         return None if latest is None else latest[1]
 
-    async def list(self, query: IncidentQuery) -> Page[Incident]:
+    def _matching(self, query: IncidentQuery) -> builtins.list[Incident]:
         q = query.q.lower() if query.q else None
-        rows = [
+        return [
             i
             for i in self.s.incidents.values()
             if _visible(i.company_id, query.company_ids)
@@ -368,7 +391,15 @@ class _Incidents(_Repo):
             and _within(i.last_event_at, query.since, query.until)
             and (q is None or q in i.signature.lower() or q in i.asset_name.lower())
         ]
+
+    async def list(self, query: IncidentQuery) -> Page[Incident]:
+        rows = self._matching(query)
         return _page(rows, lambda i: (i.last_event_at.isoformat(), i.id), query.cursor, query.limit)
+
+    async def count_groups(
+        self, query: IncidentQuery
+    ) -> Mapping[tuple[Severity, IncidentStatus], int]:
+        return Counter((i.severity, i.status) for i in self._matching(query))
 
     async def all_in_period(
         self, company_ids: frozenset[str] | None, since: datetime | None, until: datetime | None
@@ -520,6 +551,12 @@ class _Executions(_Repo):
             (e for e in self.s.executions.values() if not e.status.terminal),
             key=lambda e: (e.created_at, e.id),
         )
+
+    async def for_incident(
+        self, incident_id: str, cursor: str | None = None, limit: int = 50
+    ) -> Page[Execution]:
+        rows = [e for e in self.s.executions.values() if e.incident_id == incident_id]
+        return _page(rows, lambda e: (e.created_at.isoformat(), e.id), cursor, limit)
 
 
 class _Compliance(_Repo):

@@ -60,10 +60,22 @@ from ._compliance import (
     get_compliance,
     sync_compliance,
 )
-from ._incidents import add_incident_note, get_incident, update_incident
+from ._incidents import (
+    add_incident_note,
+    get_incident,
+    list_incident_executions,
+    update_incident,
+)
 from ._ingest import MAX_BODY_BYTES, WebhookOutcome, WebhookRequest, ingest_webhook
 from ._integrations import WEBHOOK_PATH, integration_snippets, webhook_url
-from ._kpis_service import KpiFilter, KpiPeriod, company_kpis
+from ._kpis_service import (
+    KpiFilter,
+    KpiPeriod,
+    KpiSeries,
+    KpiSeriesFilter,
+    company_kpis,
+    kpi_series,
+)
 from ._notifications_service import (
     NotificationPage,
     list_notifications,
@@ -73,9 +85,13 @@ from ._notifications_service import (
 from ._queries import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    AlertCounts,
     AlertFilter,
+    IncidentCounts,
     IncidentFilter,
     IncidentView,
+    count_alerts,
+    count_incidents,
     list_alerts,
     list_incidents,
     page_sorted,
@@ -132,6 +148,7 @@ __all__ = [
     "SYSTEM_ACTOR",
     "UNSET",
     "WEBHOOK_PATH",
+    "AlertCounts",
     "AlertFilter",
     "AssetChanges",
     "AuditFilter",
@@ -145,11 +162,14 @@ __all__ = [
     "CorrelationChanges",
     "HealthCheckSpec",
     "IncidentChanges",
+    "IncidentCounts",
     "IncidentFilter",
     "IncidentView",
     "InlinePasswordHasher",
     "KpiFilter",
     "KpiPeriod",
+    "KpiSeries",
+    "KpiSeriesFilter",
     "LoginRequest",
     "LoginResult",
     "NewAsset",
@@ -177,6 +197,8 @@ __all__ = [
     "chat_message_event",
     "chat_unread_counts",
     "company_kpis",
+    "count_alerts",
+    "count_incidents",
     "create_asset",
     "create_auto_execution",
     "create_company",
@@ -205,12 +227,14 @@ __all__ = [
     "import_runbooks",
     "ingest_webhook",
     "integration_snippets",
+    "kpi_series",
     "list_alerts",
     "list_approvals",
     "list_assets",
     "list_audit",
     "list_chat_messages",
     "list_companies",
+    "list_incident_executions",
     "list_incidents",
     "list_notifications",
     "list_runbooks",

@@ -17,21 +17,22 @@ from datetime import datetime
 
 import attrs
 
+from .._execution import Execution
 from .._incidents import add_note, assign
 from .._lifecycle import transition_incident
 from .._models import Incident, IncidentStatus, Note, Resolution, TimelineEntry, User
 from .._notifications import Notification, assignment_notifications
 from .._rbac import Access, Action, authorize
 from ..errors import Conflict, ValidationError
-from ..ports import Event, UnitOfWork
+from ..ports import Event, Page, UnitOfWork
 from ._access import audit, locked_incident, not_found, require
 from ._commands import UNSET, IncidentChanges, NewNote
 from ._ingest import notification_event
-from ._queries import IncidentView, incident_view
+from ._queries import DEFAULT_LIMIT, IncidentView, check_limit, incident_view
 from ._retry import retry_conflicts
 from ._services import Services
 
-__all__ = ["add_incident_note", "get_incident", "update_incident"]
+__all__ = ["add_incident_note", "get_incident", "list_incident_executions", "update_incident"]
 
 
 async def _load(
@@ -76,6 +77,22 @@ async def get_incident(services: Services, actor: User, incident_id: str) -> Inc
     async with services.uow() as uow:
         incident = await _load(uow, actor, Action.VIEW_INCIDENTS, incident_id)
         return await _view(uow, incident, services.clock.now())
+
+
+async def list_incident_executions(
+    services: Services,
+    actor: User,
+    incident_id: str,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[Execution]:
+    """The runbook executions of one incident, newest first, one page at a time (404 for an
+    incident ``actor`` may not see, as for the incident itself)."""
+    check_limit(limit)
+    async with services.uow() as uow:
+        incident = await _load(uow, actor, Action.VIEW_INCIDENTS, incident_id)
+        require(actor, Action.VIEW_EXECUTIONS, incident.company_id, kind="Incident")
+        return await uow.executions.for_incident(incident.id, cursor, limit)
 
 
 def _change_status(incident: Incident, target: IncidentStatus, now: datetime) -> Incident:

@@ -8,9 +8,9 @@ because time moved on. Ties go to the most recent activity, then to the id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -27,11 +27,15 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "SORTS",
+    "AlertCounts",
     "AlertFilter",
+    "IncidentCounts",
     "IncidentFilter",
     "IncidentView",
     "check_limit",
     "check_range",
+    "count_alerts",
+    "count_incidents",
     "incident_view",
     "list_alerts",
     "list_incidents",
@@ -149,6 +153,85 @@ async def list_alerts(
                 limit=query.limit,
             )
         )
+
+
+@attrs.frozen
+class AlertCounts:
+    """How many alerts match a filter, in total, per severity and per status (every value of
+    each is present, zero when none)."""
+
+    total: int
+    by_severity: Mapping[Severity, int]
+    by_status: Mapping[AlertStatus, int]
+
+
+@attrs.frozen
+class IncidentCounts:
+    """How many incidents match a filter, in total, per severity and per listed status."""
+
+    total: int
+    by_severity: Mapping[Severity, int]
+    by_status: Mapping[IncidentStatus, int]
+
+
+_LISTED = tuple(s for s in IncidentStatus if s is not IncidentStatus.PENDING)
+
+
+def _margin(
+    groups: Mapping[tuple[Any, Any], int], keys: Sequence[Any], side: int
+) -> dict[Any, int]:
+    totals = dict.fromkeys(keys, 0)
+    for group, n in groups.items():
+        totals[group[side]] = totals.get(group[side], 0) + n
+    return totals
+
+
+async def count_alerts(services: Services, actor: User, query: AlertFilter) -> AlertCounts:
+    """How many alerts ``actor`` may see match ``query`` (its cursor and limit ignored); the
+    store counts, so this costs one grouped query whatever the number of alerts."""
+    check_range(query.since, query.until)
+    companies = narrow_companies(actor, Action.VIEW_ALERTS, query.company_id)
+    async with services.uow() as uow:
+        groups = await uow.alerts.count_groups(
+            AlertQuery(
+                company_ids=companies,
+                incident_id=query.incident_id,
+                severity=query.severity,
+                status=query.status.value if query.status else None,
+                q=query.q or None,
+                since=query.since,
+                until=query.until,
+            )
+        )
+    return AlertCounts(
+        total=sum(groups.values()),
+        by_severity=_margin(groups, tuple(Severity), 0),
+        by_status=_margin(groups, tuple(AlertStatus), 1),
+    )
+
+
+async def count_incidents(services: Services, actor: User, query: IncidentFilter) -> IncidentCounts:
+    """How many of the incidents :func:`list_incidents` would list match ``query`` (sort,
+    cursor and limit ignored), counted by the store in one grouped query."""
+    check_range(query.since, query.until)
+    companies = narrow_companies(actor, Action.VIEW_INCIDENTS, query.company_id)
+    async with services.uow() as uow:
+        groups = await uow.incidents.count_groups(
+            IncidentQuery(
+                company_ids=companies,
+                status=query.status,
+                severity=query.severity,
+                assigned_to=query.assigned_to,
+                q=query.q or None,
+                since=query.since,
+                until=query.until,
+            )
+        )
+    return IncidentCounts(
+        total=sum(groups.values()),
+        by_severity=_margin(groups, tuple(Severity), 0),
+        by_status=_margin(groups, _LISTED, 1),
+    )
 
 
 class _Assets:
