@@ -1,6 +1,7 @@
 """Run the benchmark suite, each case in a fresh process, and rewrite docs/benchmarks.md.
 
-    python -m benchmarks [CASE ...] [--quick] [--out DIR]      (make bench: every case)
+    python -m benchmarks [CASE ...] [--quick] [--out DIR] [--render-only]
+    make bench                                                  (every case, about 9 minutes)
 
 Each case is a module whose ``main()`` prints one JSON object on its last stdout line. Results
 go to ``benchmarks/results/latest.json``, tables into the generated section of
@@ -621,9 +622,15 @@ def write_doc(doc: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    results: dict[str, Any]
     parser.add_argument("cases", nargs="*", help=f"cases to run (default all): {', '.join(CASES)}")
     parser.add_argument("--quick", action="store_true", help="small inputs, for a smoke run")
     parser.add_argument("--out", type=Path, help="write JSON, Markdown and PNGs under this folder")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: redraw the tables and plots from the last results JSON",
+    )
     args = parser.parse_args(argv)
     names = args.cases or list(CASES)
     unknown = [n for n in names if n not in CASES]
@@ -635,8 +642,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results_path = ROOT / "benchmarks" / "results" / "latest.json"
         doc = ROOT / "docs" / "benchmarks.md"
+    if args.render_only:
+        results = json.loads(results_path.read_text())
+        text = render(results, write_plots(results["cases"], doc.parent / "benchmarks"))
+        write_doc(doc, text)
+        print(text)
+        return 0
     started = time.monotonic()
-    results: dict[str, Any] = {
+    results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -186,6 +186,29 @@ def test_negative_tool_count_is_refused() -> None:
         score(tools=-1)
 
 
+@given(
+    st.integers(-3, 30),
+    st.integers(-3, 4),
+    st.sampled_from(list(Severity)),
+    st.booleans(),
+)
+def test_fast_path_refuses_what_the_breakdown_refuses_with_its_message(
+    alerts: int, tools: int, severity: Severity, critical: bool
+) -> None:
+    # The fast path checks each count in its own branch; the errors (and their order when
+    # both counts are bad) must stay those of the breakdown.
+    args = Args(severity, critical, alerts, tools)
+    try:
+        expected: object = args.full().score
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        got: object = args.fast()
+    except ValueError as exc:
+        got = str(exc)
+    assert got == expected
+
+
 def test_naive_now_cannot_be_compared_with_an_aware_opening_time() -> None:
     with pytest.raises(TypeError):
         Args(now=NOW.replace(tzinfo=None)).full()

@@ -7,11 +7,18 @@ Run from the repository root (needs the dev extra and /usr/bin/chromium):
 
 The server runs on 127.0.0.1 with the in-memory store and is stopped afterwards; nothing
 outside the output directory is written except a temporary working directory.
+
+Runbooks run with the local executor (``AW_LOCAL_EXECUTOR=1``), not the server's default dry
+run: a dry run changes nothing, so it never counts as a self-heal, and the pictures would show
+no automation at all. The low-risk "Clean old logs" runbook therefore only touches the
+throwaway working directory (``var/demo-logs``), and its health check is real (the disk the
+server runs on is below 95 % full), so the self-heals in the pictures are real ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -67,10 +74,18 @@ def seed(seeder: Seeder, alerts: int) -> dict[str, Any]:
     seeder.user("Gina Globex", "gina@globex.example", "technician", [companies[1]["id"]])
     seeder.runbook(
         name="Clean old logs",
-        description="Free disk space by removing rotated logs older than 7 days",
+        description="Free disk space by removing rotated logs older than 7 days "
+        "(on this demo server: its own var/demo-logs)",
         signature="disk_full",
         risk="low",
-        actions=["find /var/log -name '*.gz' -mtime +7 -delete", "df -h /"],
+        actions=[
+            "set -e",
+            "mkdir -p var/demo-logs",
+            "find var/demo-logs -name '*.gz' -mtime +7 -print -delete",
+            "df -h .",
+        ],
+        health_check={"kind": "command", "command": "df -P . | awk 'NR==2 {exit ($5+0 >= 95)}'"},
+        timeout_seconds=60,
     )
     seeder.runbook(
         name="Restart nginx",
@@ -192,6 +207,15 @@ def capture(base_url: str, out: Path, seeded: dict[str, Any]) -> list[Path]:
     return shots
 
 
+def _capture_env() -> dict[str, str]:
+    """The throwaway server's environment: runbooks really run, in its working directory."""
+    extra = {"AW_LOCAL_EXECUTOR": "1"}
+    if os.geteuid() == 0:
+        # Containers often run as root; the runbooks above only touch the temporary directory.
+        extra["AW_LOCAL_EXECUTOR_ALLOW_ROOT"] = "1"
+    return server_env(**extra)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=600)
@@ -204,7 +228,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running_server(Path(workdir), server_env()) as server,
+        running_server(Path(workdir), _capture_env()) as server,
     ):
         seeder = Seeder(server.base_url)
         seeded = seed(seeder, args.alerts)

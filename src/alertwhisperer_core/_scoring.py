@@ -82,18 +82,22 @@ def priority_score(
     or a negative ``tool_source_count``.
     """
     # Called once per alert by the ingest path: the checks and the age decay are inlined
-    # (score_breakdown calls _check_counts and _age_decay).
-    if alert_count < 1 or tool_source_count < 0:
-        _check_counts(alert_count, tool_source_count)
-    score = _BASE[severity]
-    if asset_is_critical:
-        score += CRITICAL_ASSET_BONUS
+    # (score_breakdown calls _check_counts and _age_decay), and each count is checked only in
+    # the branch a bad value would take, so a busy multi-tool incident costs no check at all.
+    # Errors come in _check_counts' order: the counts are looked at before the severity.
     if alert_count >= _CAPPED_COUNT:
-        score += DUPLICATE_CAP
+        score = DUPLICATE_CAP
     else:
-        score += (alert_count - 1) * DUPLICATE_POINTS
+        if alert_count < 1:
+            _check_counts(alert_count, tool_source_count)
+        score = (alert_count - 1) * DUPLICATE_POINTS
     if tool_source_count >= 2:
         score += MULTI_TOOL_BONUS
+    elif tool_source_count < 0:
+        _check_counts(alert_count, tool_source_count)
+    score += _BASE[severity]
+    if asset_is_critical:
+        score += CRITICAL_ASSET_BONUS
     # Whole hours, floored; 0 while now < opened_at. Comparing timedeltas is cheaper than
     # reading their fields, and a fresh incident needs only the first comparison.
     age = now - opened_at

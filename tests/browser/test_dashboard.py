@@ -305,3 +305,70 @@ def test_a_technician_sees_neither_another_company_nor_admin_pages(
     assert secret not in page.content()
     page.context.close()
     assert tech.errors == []
+
+
+def test_metric_cards_are_exact_counts_and_the_kpi_chart_is_one_request(
+    admin: Session, world: World
+) -> None:
+    tag = _unique("card")
+    for n in range(3):
+        world.seeder.alert(
+            world.acme_key,
+            {"asset_name": f"srv-{tag}-{n}", "signature": tag, "severity": "critical"},
+        )
+    page = admin.page
+    page.goto(world.server.base_url + "/#/")
+    alerts = world.seeder.call("GET", "/api/alerts/counts", status="firing")
+    incidents = world.seeder.call("GET", "/api/incidents/counts")
+    open_incidents = incidents["by_status"]["new"] + incidents["by_status"]["in_progress"]
+    expect(page.get_by_test_id("metric-critical")).to_have_text(
+        str(alerts["by_severity"]["critical"])
+    )
+    expect(page.get_by_test_id("metric-high")).to_have_text(str(alerts["by_severity"]["high"]))
+    expect(page.get_by_test_id("metric-incidents")).to_have_text(str(open_incidents))
+
+    kpi_requests: list[str] = []
+    page.on("request", lambda r: kpi_requests.append(r.url) if "/api/kpis" in r.url else None)
+    page.goto(world.server.base_url + "/#/kpis")
+    chart = page.get_by_test_id("kpi-chart")
+    expect(chart.locator("rect.bar-a")).to_have_count(24)
+    expect(page.get_by_test_id("kpi-cards")).to_contain_text("Noise reduction")
+    page.get_by_test_id("kpi-period").select_option("month")
+    expect(chart.locator("rect.bar-a")).to_have_count(30)
+    # One request per period shown, none per bucket (the overview's own /api/kpis, which a
+    # late live event may repeat, has no since).
+    assert len([url for url in kpi_requests if "/api/kpis/series?" in url]) == 2, kpi_requests
+    assert [url for url in kpi_requests if "/api/kpis?" in url and "since=" in url] == []
+
+
+def test_an_incident_lists_every_execution_live(admin: Session, world: World) -> None:
+    signature = _unique("clean_tmp")
+    world.seeder.runbook(
+        name=f"Clean tmp {signature}",
+        signature=signature,
+        risk="low",
+        actions=["rm -rf /tmp/nothing-here"],
+        company_id=world.acme["id"],
+    )
+    # The low-risk runbook runs by itself (a dry run on this server) before anyone looks.
+    incident_id = world.seeder.alert(
+        world.acme_key, {"asset_name": "srv-app-01", "signature": signature}
+    )["incident_ids"][0]
+    page = admin.page
+    page.goto(f"{world.server.base_url}/#/incidents/{incident_id}")
+    executions = page.get_by_test_id("execution")
+    expect(executions).to_have_count(1)
+    expect(executions.first).to_contain_text("automatic")
+    expect(executions.first).to_contain_text("dry_run")
+    expect(executions.first.get_by_test_id("execution-status")).to_have_text("Success")
+    # A run started elsewhere (here: the API, as another tab would) appears live.
+    runbook_id = _runbook_id(world, signature)
+    world.seeder.call("POST", f"/api/incidents/{incident_id}/runbooks/{runbook_id}/execute")
+    expect(executions).to_have_count(2)
+    expect(executions.first).to_contain_text("(you)")
+
+
+def _runbook_id(world: World, signature: str) -> str:
+    runbooks = world.seeder.call("GET", "/api/runbooks", company_id=world.acme["id"], limit=500)
+    found: str = next(r["id"] for r in runbooks["items"] if r["signature"] == signature)
+    return found

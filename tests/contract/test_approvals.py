@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from alertwhisperer_core import ApprovalRequest, ApprovalStatus, Risk, ValidationError
@@ -98,3 +99,52 @@ async def test_a_cursor_the_store_did_not_issue_is_a_validation_error(
             with pytest.raises(ValidationError) as caught:
                 await uow.approvals.page(None, None, bad, 10)
             assert caught.value.errors[0]["field"] == "cursor"
+
+
+async def test_transition_writes_the_decision_when_the_status_still_matches(
+    store: UnitOfWorkFactory,
+) -> None:
+    pending = approval("ap-1", created_at=at(0))
+    await _add(store, pending)
+    decided = attrs.evolve(
+        pending, status=ApprovalStatus.APPROVED, decided_by="u-1", decided_at=at(3, micro=7),
+        notes="ok",
+    )  # fmt: skip
+    async with store() as uow:
+        assert await uow.approvals.transition(decided, ApprovalStatus.PENDING) is True
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.approvals.get("ap-1") == decided
+
+
+async def test_transition_from_a_status_the_request_left_writes_nothing(
+    store: UnitOfWorkFactory,
+) -> None:
+    first = approval("ap-1", status=ApprovalStatus.REJECTED, decided_by="u-1", decided_at=at(2))
+    await _add(store, first)
+    second = attrs.evolve(first, status=ApprovalStatus.APPROVED, decided_by="u-2", notes="late")
+    async with store() as uow:
+        assert await uow.approvals.transition(second, ApprovalStatus.PENDING) is False
+        assert (
+            await uow.approvals.transition(attrs.evolve(second, id="nope"), ApprovalStatus.PENDING)
+            is False
+        )
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.approvals.get("ap-1") == first
+        assert await uow.approvals.get("nope") is None
+
+
+async def test_a_second_transition_in_the_same_unit_of_work_sees_the_first(
+    store: UnitOfWorkFactory,
+) -> None:
+    pending = approval("ap-1")
+    await _add(store, pending)
+    approved = attrs.evolve(pending, status=ApprovalStatus.APPROVED, decided_by="u-1")
+    rejected = attrs.evolve(pending, status=ApprovalStatus.REJECTED, decided_by="u-2")
+    async with store() as uow:
+        assert await uow.approvals.transition(approved, ApprovalStatus.PENDING)
+        assert not await uow.approvals.transition(rejected, ApprovalStatus.PENDING)
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.approvals.get("ap-1") == approved

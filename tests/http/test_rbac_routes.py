@@ -251,8 +251,26 @@ ROWS = [
     ),
     _row(
         "GET",
+        "/api/alerts/counts",
+        lambda t: ("GET", f"/api/alerts/counts?company_id={t.company_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
+        "/api/incidents/counts",
+        lambda t: ("GET", f"/api/incidents/counts?company_id={t.company_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
         "/api/incidents/{id}",
         lambda t: ("GET", f"/api/incidents/{t.incident_id}", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
+        "/api/incidents/{id}/executions",
+        lambda t: ("GET", f"/api/incidents/{t.incident_id}/executions", None),
         (200, 200, 200),
     ),
     _row(
@@ -428,6 +446,12 @@ ROWS = [
     ),
     _row(
         "GET",
+        "/api/kpis/series",
+        lambda t: ("GET", f"/api/kpis/series?company_id={t.company_id}&bucket=day", None),
+        (200, 200, 200),
+    ),
+    _row(
+        "GET",
         "/healthz",
         lambda t: ("GET", "/healthz", None),
         (200, 200, 200),
@@ -467,6 +491,9 @@ UNFILTERED = [
     "/api/incidents",
     "/api/audit",
     "/api/kpis",
+    "/api/kpis/series",
+    "/api/alerts/counts",
+    "/api/incidents/counts",
     "/api/companies",
     "/api/audit/export?format=csv",
     "/api/runbooks",

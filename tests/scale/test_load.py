@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 WORKERS = 4
 CLIENTS = 3
-STORM_ALERTS = 800
+STORM_ALERTS = 500
 THROTTLED_REQUESTS = 100
 
 

@@ -1,4 +1,5 @@
-"""``/api/audit`` (filtered pages and CSV / JSON Lines export) and ``/api/kpis``."""
+"""``/api/audit`` (filtered pages and CSV / JSON Lines export), ``/api/kpis`` and its time
+series ``/api/kpis/series``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import msgspec
 from starlette.requests import Request
@@ -15,8 +17,11 @@ from alertwhisperer_core import AuditEntry, ValidationError
 from alertwhisperer_core.service import (
     AuditFilter,
     KpiFilter,
+    KpiPeriod,
+    KpiSeriesFilter,
     company_kpis,
     export_audit,
+    kpi_series,
     list_audit,
 )
 
@@ -34,6 +39,9 @@ USER = TextParam("user_id", "Only entries by this user.")
 SINCE = TimeParam("since", "From this time (inclusive).")
 UNTIL = TimeParam("until", "Before this time (exclusive).")
 FORMAT = TextParam("format", "csv or jsonl.")
+BUCKET = TextParam("bucket", "hour (default) or day.")
+KPI_SINCE = TimeParam("since", "Start of the period and of the first bucket (inclusive).")
+KPI_UNTIL = TimeParam("until", "End of the period (exclusive); default now.")
 CSV_COLUMNS = ("id", "timestamp", "user_id", "user_name", "action", "company_id", "details")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ENCODER = msgspec.json.Encoder()
@@ -116,6 +124,46 @@ async def audit_export(request: Request) -> Response:
     )
 
 
+class KpiSeriesOut(msgspec.Struct, frozen=True):
+    """The KPIs of the whole period (``total``, as ``GET /api/kpis`` answers it) and of each
+    bucket; a bucket's ``patch_compliance`` is null (it is a current state, not a series)."""
+
+    company_id: str | None
+    bucket: str
+    since: datetime
+    until: datetime
+    total: KpisOut
+    items: list[KpisOut]
+
+
+async def kpis_series(request: Request) -> Response:
+    app = app_services(request)
+    actor = (await authenticate(request)).user
+    company_id = COMPANY.get(request)
+    query = KpiSeriesFilter(
+        company_id=company_id,
+        bucket=BUCKET.get(request) or "hour",
+        since=KPI_SINCE.get(request),
+        until=KPI_UNTIL.get(request),
+    )
+    series = await kpi_series(app.services, actor, query)
+    total = series.total
+    items = [
+        kpis_out(KpiPeriod(b.report, b.since, b.until, total.company_ids), company_id)
+        for b in series.buckets
+    ]
+    return json_response(
+        KpiSeriesOut(
+            company_id=company_id,
+            bucket=series.bucket,
+            since=total.since,
+            until=total.until,
+            total=kpis_out(total, company_id),
+            items=items,
+        )
+    )
+
+
 async def kpis_get(request: Request) -> Response:
     app = app_services(request)
     actor = (await authenticate(request)).user
@@ -156,5 +204,18 @@ ENDPOINTS = (
         response=KpisOut,
         description="Noise reduction, self-healed %, MTTR (overall, auto, manual) and "
         "patch compliance with their bands. The period defaults to the last 30 days.",
+    ),
+    Endpoint(
+        "GET",
+        "/api/kpis/series",
+        kpis_series,
+        "KPIs per hour or day over a period",
+        "kpis",
+        query=(COMPANY, BUCKET, KPI_SINCE, KPI_UNTIL),
+        response=KpiSeriesOut,
+        description="One request for a chart: the period's KPIs and those of each bucket, "
+        "computed from one grouped count of alerts and one read of incidents. Buckets start "
+        "at since (default: 24 hours or 30 days before until) and are an hour or a day wide, "
+        "the last one cut at until; at most 1000 buckets.",
     ),
 )

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import UpdateOne
 
-from alertwhisperer_core import Alert, Incident, IncidentStatus
+from alertwhisperer_core import Alert, AlertStatus, Incident, IncidentStatus, Severity
 from alertwhisperer_core.ports import AlertQuery, IncidentQuery, Page
 
 from . import _schema as s
@@ -78,8 +78,8 @@ class MongoAlerts:
         )
         return [doc["_id"] for doc in docs]
 
-    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
-        await self.uow.flush_alerts()
+    @staticmethod
+    def _where(query: AlertQuery, *more: dict[str, Any]) -> dict[str, Any]:
         clauses: dict[str, str] = {}
         if query.incident_id is not None:
             clauses["incident_id"] = query.incident_id
@@ -87,13 +87,17 @@ class MongoAlerts:
             clauses["severity"] = query.severity.value
         if query.status is not None:
             clauses["status"] = str(query.status)
-        where = all_of(
+        return all_of(
             visible("company_id", query.company_ids),
             clauses,
             within("event_time", query.since, query.until),
             contains(query.q.lower(), "message_lc", "signature_lc") if query.q else {},
-            after_cursor(query.cursor, "received_at") or {},
+            *more,
         )
+
+    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
+        await self.uow.flush_alerts()
+        where = self._where(query, after_cursor(query.cursor, "received_at") or {})
         limit = max(query.limit, 0)
         docs = await self.uow.find(s.ALERTS, where, sort=_NEWEST_ALERTS, limit=limit + 1)
         page = tuple(alert_from_doc(d) for d in docs[:limit])
@@ -105,6 +109,42 @@ class MongoAlerts:
         await self.uow.flush_alerts()
         where = all_of(visible("company_id", company_ids), within("event_time", since, until))
         return await self.uow.read(self.uow.collection(s.ALERTS).count_documents, where)
+
+    async def count_groups(self, query: AlertQuery) -> Mapping[tuple[Severity, AlertStatus], int]:
+        await self.uow.flush_alerts()
+        rows = await self.uow.aggregate(s.ALERTS, _grouped(self._where(query)))
+        return {
+            (Severity(row["_id"]["severity"]), AlertStatus(row["_id"]["status"])): row["n"]
+            for row in rows
+        }
+
+    async def count_buckets(
+        self,
+        company_ids: frozenset[str] | None,
+        since: datetime,
+        until: datetime | None,
+        width: timedelta,
+    ) -> Mapping[int, int]:
+        await self.uow.flush_alerts()
+        where = all_of(visible("company_id", company_ids), within("event_time", since, until))
+        # Integer arithmetic on the stored microseconds: (t - since) minus its remainder,
+        # divided by the width, is exact (a double's floor could round at an edge).
+        offset = {"$subtract": ["$event_time", micros(since)]}
+        step = width // timedelta(microseconds=1)
+        index = {"$divide": [{"$subtract": [offset, {"$mod": [offset, step]}]}, step]}
+        pipeline: builtins.list[dict[str, Any]] = [
+            {"$match": where},
+            {"$group": {"_id": index, "n": {"$sum": 1}}},
+        ]
+        return {int(row["_id"]): row["n"] for row in await self.uow.aggregate(s.ALERTS, pipeline)}
+
+
+def _grouped(where: dict[str, Any]) -> builtins.list[dict[str, Any]]:
+    """Count the matching documents per severity and status."""
+    return [
+        {"$match": where},
+        {"$group": {"_id": {"severity": "$severity", "status": "$status"}, "n": {"$sum": 1}}},
+    ]
 
 
 class MongoIncidents:
@@ -169,8 +209,8 @@ class MongoIncidents:
         )
         return None if doc is None else doc["assigned_to"]
 
-    async def list(self, query: IncidentQuery) -> Page[Incident]:
-        await self.uow.flush_incidents()
+    @staticmethod
+    def _where(query: IncidentQuery, *more: dict[str, Any]) -> dict[str, Any]:
         clauses: list[dict[str, object]] = [{"merged_into": None}]
         if not query.include_pending:
             clauses.append({"status": {"$ne": IncidentStatus.PENDING.value}})
@@ -180,13 +220,17 @@ class MongoIncidents:
             clauses.append({"severity": query.severity.value})
         if query.assigned_to is not None:
             clauses.append({"assigned_to": query.assigned_to})
-        where = all_of(
+        return all_of(
             visible("company_id", query.company_ids),
             *clauses,
             within("last_event_at", query.since, query.until),
             contains(query.q.lower(), "signature_lc", "asset_name_lc") if query.q else {},
-            after_cursor(query.cursor, "last_event_at") or {},
+            *more,
         )
+
+    async def list(self, query: IncidentQuery) -> Page[Incident]:
+        await self.uow.flush_incidents()
+        where = self._where(query, after_cursor(query.cursor, "last_event_at") or {})
         limit = max(query.limit, 0)
         docs = await self.uow.find(s.INCIDENTS, where, sort=_NEWEST_INCIDENTS, limit=limit + 1)
         page = tuple(incident_from_doc(d) for d in docs[:limit])
@@ -199,3 +243,13 @@ class MongoIncidents:
         where = all_of(visible("company_id", company_ids), within("first_event_at", since, until))
         docs = await self.uow.find(s.INCIDENTS, where, sort=[("seq", 1)])
         return [incident_from_doc(d) for d in docs]
+
+    async def count_groups(
+        self, query: IncidentQuery
+    ) -> Mapping[tuple[Severity, IncidentStatus], int]:
+        await self.uow.flush_incidents()
+        rows = await self.uow.aggregate(s.INCIDENTS, _grouped(self._where(query)))
+        return {
+            (Severity(row["_id"]["severity"]), IncidentStatus(row["_id"]["status"])): row["n"]
+            for row in rows
+        }

@@ -305,6 +305,24 @@ class MongoApprovals(_Repo):
     async def update(self, request: ApprovalRequest) -> None:
         await self._put(request)
 
+    async def transition(self, request: ApprovalRequest, from_status: ApprovalStatus) -> bool:
+        # The status filter makes the write conditional (like the execution claim); a writer
+        # racing another transaction gets a write conflict and, on its retry, no match.
+        coll = self.uow.collection(self.collection)
+        changes = {
+            "status": request.status.value,
+            "decided_by": request.decided_by,
+            "decided_at": c.opt_micros(request.decided_at),
+            "notes": request.notes,
+        }
+        doc = await self.uow.write(
+            coll.find_one_and_update,
+            {"_id": request.id, "status": from_status.value},
+            {"$set": changes},
+            projection={"_id": 1},
+        )
+        return doc is not None
+
     async def list(
         self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None
     ) -> builtins.list[ApprovalRequest]:
@@ -383,6 +401,17 @@ class MongoExecutions(_Repo):
             sort=[("created_at", 1), ("_id", 1)],
         )
         return [c.execution_from_doc(d) for d in docs]
+
+    async def for_incident(
+        self, incident_id: str, cursor: str | None = None, limit: int = 50
+    ) -> Page[Execution]:
+        where = all_of({"incident_id": incident_id}, after_cursor(cursor, "created_at") or {})
+        limit = max(limit, 0)
+        docs = await self.uow.find(
+            self.collection, where, sort=[("created_at", -1), ("_id", -1)], limit=limit + 1
+        )
+        page = tuple(c.execution_from_doc(d) for d in docs[:limit])
+        return Page(page, next_cursor(docs, limit, "created_at"))
 
 
 # --- audit -----------------------------------------------------------------------------------

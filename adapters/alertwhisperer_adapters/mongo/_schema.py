@@ -128,7 +128,10 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("created_at", _DOWN), ("_id", _DOWN)], name="created"),
     ],
     EXECUTIONS: [
-        IndexModel([("status", _UP), ("created_at", _UP), ("_id", _UP)], name="status_created")
+        IndexModel([("status", _UP), ("created_at", _UP), ("_id", _UP)], name="status_created"),
+        IndexModel(
+            [("incident_id", _UP), ("created_at", _DOWN), ("_id", _DOWN)], name="incident_created"
+        ),
     ],
     AUDIT: [
         IndexModel([("timestamp", _DOWN), ("_id", _DOWN)], name="timestamp"),

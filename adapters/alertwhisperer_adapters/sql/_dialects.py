@@ -7,25 +7,33 @@ holds the prepared statement objects, so the hot path never rebuilds a statement
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Numeric,
     Table,
     bindparam,
+    cast,
+    extract,
     func,
     insert,
+    literal,
     text,
+    type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import _schema as s
 from ._fast import Prepared
-from ._types import UtcDateTime
+from ._types import UtcDateTime, to_micros
 
 __all__ = ["Dialect", "key_lock_id"]
 
 _SERIALS = frozenset({"seq", "member_seq"})
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _insert_columns(table: Table, skip: frozenset[str] | set[str] = frozenset()) -> Any:
@@ -116,6 +124,16 @@ class Dialect:
             set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys},
             where=table.c.expires_at <= bindparam("now", type_=UtcDateTime()),
         ).returning(*(table.c[k] for k in keys))
+
+    def bucket_index(self, column: Any, since: datetime, width: timedelta) -> Any:
+        """``(column - since) // width`` as an integer, for an instant column at or after
+        ``since``: integer microseconds on SQLite (exact), epoch seconds on PostgreSQL (exact
+        to the microsecond: ``extract`` answers ``numeric``)."""
+        if self.is_sqlite:
+            micros = type_coerce(column, BigInteger) - literal(to_micros(since), BigInteger)
+            return micros // literal(width // _MICROSECOND, BigInteger)
+        seconds = extract("epoch", column - literal(since, UtcDateTime()))
+        return cast(func.floor(seconds / literal(width.total_seconds(), Numeric)), BigInteger)
 
     def lower(self, column: ColumnElement[str]) -> ColumnElement[str]:
         """Lower-cased text for ``q`` searches, as close to Python's ``str.lower`` as possible.

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, Column, Index, Table, Text, select, update
 
 from alertwhisperer_core import Execution, ExecutionStatus
+from alertwhisperer_core._cursor import encode_cursor
+from alertwhisperer_core.ports import Page
 
 from . import _schema as s
 from ._dialects import Dialect
 from ._fast import Prepared
-from ._queries import param
+from ._queries import after_cursor, param, row_limit
 from ._types import Identifier, UtcDateTime
 
 if TYPE_CHECKING:
@@ -141,3 +143,24 @@ class SqlExecutions:
 
     async def in_flight(self) -> builtins.list[Execution]:
         return [execution_from_row(r) for r in await self.uow.rows(_IN_FLIGHT_ROWS)]
+
+    async def for_incident(
+        self, incident_id: str, cursor: str | None = None, limit: int = 50
+    ) -> Page[Execution]:
+        where: builtins.list[Any] = [_X.incident_id == incident_id]
+        after = after_cursor(cursor, _X.created_at, _X.id)
+        if after is not None:
+            where.append(after)
+        limit = row_limit(limit)
+        stmt = (
+            select(*EXECUTION_COLUMNS)
+            .where(*where)
+            .order_by(_X.created_at.desc(), _X.id.desc())
+            .limit(limit + 1)
+        )
+        found = [execution_from_row(r) for r in (await self.uow.execute(stmt)).all()]
+        page = found[:limit]
+        next_cursor = None
+        if len(found) > limit and page:
+            next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id)
+        return Page(tuple(page), next_cursor)

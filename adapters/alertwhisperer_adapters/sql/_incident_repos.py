@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, cast, column, func, or_, select
 
-from alertwhisperer_core import Alert, Incident, IncidentStatus
+from alertwhisperer_core import Alert, AlertStatus, Incident, IncidentStatus, Severity
 from alertwhisperer_core._cursor import encode_cursor
 from alertwhisperer_core.ports import AlertQuery, IncidentQuery, Page
 
@@ -64,8 +64,7 @@ class SqlAlerts:
         rows = await self.uow.rows(_ALERT_IDS_OF, {"incident_id": incident_id})
         return [row[0] for row in rows]
 
-    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
-        await self.uow.flush_alerts()
+    def _where(self, query: AlertQuery) -> builtins.list[Any]:
         d = self.uow.dialect
         where: builtins.list[Any] = [visible(_AL.company_id, query.company_ids)]
         if query.incident_id is not None:
@@ -78,6 +77,11 @@ class SqlAlerts:
         if query.q:
             q = query.q.lower()
             where.append(or_(d.contains(_AL.message, q), d.contains(_AL.signature, q)))
+        return where
+
+    async def list(self, query: AlertQuery) -> Page[tuple[Alert, str | None]]:
+        await self.uow.flush_alerts()
+        where = self._where(query)
         after = after_cursor(query.cursor, _AL.received_at, _AL.id)
         if after is not None:
             where.append(after)
@@ -106,6 +110,34 @@ class SqlAlerts:
             .where(visible(_AL.company_id, company_ids), *within(_AL.event_time, since, until))
         )
         return int((await self.uow.execute(stmt)).scalar_one())
+
+    async def count_groups(self, query: AlertQuery) -> Mapping[tuple[Severity, AlertStatus], int]:
+        await self.uow.flush_alerts()
+        stmt = (
+            select(_AL.severity, _AL.status, func.count())
+            .where(*self._where(query))
+            .group_by(_AL.severity, _AL.status)
+        )
+        return {
+            (Severity(sev), AlertStatus(status)): int(n)
+            for sev, status, n in (await self.uow.execute(stmt)).all()
+        }
+
+    async def count_buckets(
+        self,
+        company_ids: frozenset[str] | None,
+        since: datetime,
+        until: datetime | None,
+        width: timedelta,
+    ) -> Mapping[int, int]:
+        await self.uow.flush_alerts()
+        index = self.uow.dialect.bucket_index(_AL.event_time, since, width).label("bucket")
+        stmt = (
+            select(index, func.count())
+            .where(visible(_AL.company_id, company_ids), *within(_AL.event_time, since, until))
+            .group_by(index)
+        )
+        return {int(i): int(n) for i, n in (await self.uow.execute(stmt)).all()}
 
 
 _I = s.incidents.c
@@ -269,8 +301,7 @@ class SqlIncidents:
         rows = await self.uow.rows(_LAST_ASSIGNEE, {"c": company_id})
         return rows[0][0] if rows else None
 
-    async def list(self, query: IncidentQuery) -> Page[Incident]:
-        await self.uow.flush_incidents()
+    def _where(self, query: IncidentQuery) -> builtins.list[Any]:
         d = self.uow.dialect
         where: builtins.list[Any] = [
             visible(_I.company_id, query.company_ids),
@@ -288,6 +319,11 @@ class SqlIncidents:
         if query.q:
             q = query.q.lower()
             where.append(or_(d.contains(_I.signature, q), d.contains(_I.asset_name, q)))
+        return where
+
+    async def list(self, query: IncidentQuery) -> Page[Incident]:
+        await self.uow.flush_incidents()
+        where = self._where(query)
         after = after_cursor(query.cursor, _I.last_event_at, _I.id)
         if after is not None:
             where.append(after)
@@ -315,3 +351,17 @@ class SqlIncidents:
             .order_by(_I.seq)
         )
         return [m.incident_from_row(r) for r in (await self.uow.execute(stmt)).all()]
+
+    async def count_groups(
+        self, query: IncidentQuery
+    ) -> Mapping[tuple[Severity, IncidentStatus], int]:
+        await self.uow.flush_incidents()
+        stmt = (
+            select(_I.severity, _I.status, func.count())
+            .where(*self._where(query))
+            .group_by(_I.severity, _I.status)
+        )
+        return {
+            (Severity(sev), IncidentStatus(status)): int(n)
+            for sev, status, n in (await self.uow.execute(stmt)).all()
+        }

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 
 from alertwhisperer_core import (
     ApprovalRequest,
@@ -252,6 +252,8 @@ _USER_BY_EMAIL = Prepared(
 )
 _MEMBERS_OF = select(_UC.user_id).where(_UC.company_id == param("c"))
 _USERS_OF = Prepared(select(*dm.USER_COLUMNS).where(_U.id.in_(_MEMBERS_OF)))
+_ALL_USERS = Prepared(select(*dm.USER_COLUMNS))
+_ALL_MEMBERSHIPS = Prepared(select(_UC.user_id, _UC.company_id))
 _MEMBERSHIPS_OF_MEMBERS = Prepared(
     select(_UC.user_id, _UC.company_id).where(_UC.user_id.in_(_MEMBERS_OF))
 )
@@ -299,6 +301,15 @@ class SqlUsers(_Repo):
             if key not in cache:
                 rows = await self.uow.rows(_USERS_OF, params)
                 memberships = await self.uow.rows(_MEMBERSHIPS_OF_MEMBERS, params)
+                cache[key] = tuple(sorted(_users(rows, memberships), key=_by_email))
+            return builtins.list(cache[key])
+        if company_ids is None:
+            # Everyone (the ingest path's notifications ask this), remembered the same way.
+            cache = await self.uow.read_cache(self.table)
+            key = (self.table, "all")
+            if key not in cache:
+                rows = await self.uow.rows(_ALL_USERS)
+                memberships = await self.uow.rows(_ALL_MEMBERSHIPS)
                 cache[key] = tuple(sorted(_users(rows, memberships), key=_by_email))
             return builtins.list(cache[key])
         stmt = select(*dm.USER_COLUMNS)
@@ -386,6 +397,19 @@ _PENDING_DUE = Prepared(
     .where(_A.status == ApprovalStatus.PENDING.value, _A.expires_at <= param("now", UtcDateTime()))
     .order_by(_A.seq)
 )
+# Conditional like the execution claim: under READ COMMITTED a second decision waits for the
+# first one's row lock, then re-checks the status on the committed row and updates nothing.
+_TRANSITION = Prepared(
+    update(s.approvals)
+    .where(_A.id == param("id"), _A.status == param("from_status"))
+    .values(
+        status=param("status"),
+        decided_by=param("decided_by"),
+        decided_at=param("decided_at", UtcDateTime()),
+        notes=param("notes"),
+    )
+    .returning(_A.id)
+)
 
 
 class SqlApprovals(_Repo):
@@ -398,6 +422,17 @@ class SqlApprovals(_Repo):
 
     async def update(self, request: ApprovalRequest) -> None:
         await self.uow.rows(self.d.upsert_approval, dm.approval_row(request))
+
+    async def transition(self, request: ApprovalRequest, from_status: ApprovalStatus) -> bool:
+        params = {
+            "id": request.id,
+            "from_status": from_status.value,
+            "status": request.status.value,
+            "decided_by": request.decided_by,
+            "decided_at": request.decided_at,
+            "notes": request.notes,
+        }
+        return bool(await self.uow.rows(_TRANSITION, params))
 
     async def list(
         self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None

@@ -493,6 +493,13 @@ class _Approvals(_Repo):
     async def update(self, request: ApprovalRequest) -> None:
         self.j.put(self.s.approvals, request.id, request)
 
+    async def transition(self, request: ApprovalRequest, from_status: ApprovalStatus) -> bool:
+        found = self.s.approvals.get(request.id)
+        if found is None or found.status is not from_status:
+            return False
+        self.j.put(self.s.approvals, request.id, request)
+        return True
+
     async def list(
         self, company_ids: frozenset[str] | None, status: ApprovalStatus | None = None
     ) -> builtins.list[ApprovalRequest]:

@@ -40,7 +40,10 @@ from ._zabbix import normalize_zabbix
 __all__ = ["normalize"]
 
 _Normalizer = Callable[[bytes, str, datetime, Callable[[], str], str | None], Delivery]
-_decode_generic = GENERIC_DECODER.decode  # bound once: normalize runs for every request
+# Bound once: normalize runs for every request. (A method of an imported name is also looked
+# up as a plain attribute, building a bound method on every call.)
+_decode_generic = GENERIC_DECODER.decode
+_canonical = SEVERITY_OF.get  # severity by canonical name (medium for None)
 _fromisoformat = datetime.fromisoformat
 
 
@@ -128,9 +131,7 @@ def normalize(
             if not asset_name.strip() or not signature.strip():
                 check_names(wire)
             severity_name = wire.severity
-            severity = SEVERITY_OF.get(severity_name) or parse_severity(
-                severity_name, field="severity"
-            )
+            severity = _canonical(severity_name) or parse_severity(severity_name, field="severity")
             status = FIRING if wire.status is None else status_of(wire.status)
             timestamp = wire.timestamp
             if timestamp is None:

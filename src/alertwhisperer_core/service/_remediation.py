@@ -5,7 +5,8 @@
   :func:`run_execution`) when the runbook may run now, else an :class:`ApprovalRequest`:
 
   1. an *approved* request for this incident and runbook is used up: the execution runs
-     under it (the approval moves to ``executing``);
+     under it (the approval moves to ``executing``); while that run is in progress, another
+     call is a 409;
   2. a *pending*, unexpired request is answered again rather than duplicated;
   3. otherwise :func:`remediation_route` decides: low risk, company policy
      ``auto_approve_low_risk`` on, and neither the incident nor now inside a maintenance
@@ -14,6 +15,12 @@
 - :func:`decide_approval` approves or rejects; a decided or expired request is a 409 and
   nothing changes (the core's :func:`decide` guards; expiry is checked at decision time, not
   only by the sweeper). :func:`expire_approvals` is the sweeper's body.
+
+Every move of a request is a conditional write on the status it was read in
+(:meth:`ApprovalRepository.transition`), so of two decisions racing on one request (two
+processes, PostgreSQL's READ COMMITTED), or of two ``execute`` calls consuming one approved
+request, exactly one wins; the loser's unit of work is rolled back (no audit entry, no
+execution) and it answers 409.
 
 Runbooks need not match the incident's signature to be run by hand: the suggestion is the
 matching one, but a technician may choose another; the approval gate is the same either way.
@@ -34,6 +41,7 @@ from ..ports import Event, Page, UnitOfWork
 from ._access import audit, narrow_companies, not_found, require
 from ._ingest import notification_event
 from ._queries import DEFAULT_LIMIT, check_limit
+from ._retry import retry_conflicts
 from ._services import RemediationRequest, Services
 
 __all__ = [
@@ -125,9 +133,18 @@ async def execute_runbook(
     """Run ``runbook_id`` for ``incident_id`` now, or ask for approval (module docstring).
 
     404 for an incident or runbook the actor may not see, 403 for a role without
-    ``execute_runbook``, 409 for a resolved or merged incident.
+    ``execute_runbook``, 409 for a resolved or merged incident, and for an approved request
+    another call started a run under first.
     """
     now = services.clock.now()
+    return await retry_conflicts(
+        lambda: _execute_once(services, actor, incident_id, runbook_id, now)
+    )
+
+
+async def _execute_once(
+    services: Services, actor: User, incident_id: str, runbook_id: str, now: datetime
+) -> Execution | ApprovalRequest:
     async with services.uow() as uow:
         incident, runbook = await _incident_and_runbook(uow, actor, incident_id, runbook_id)
         company = await uow.companies.get(incident.company_id)
@@ -141,13 +158,20 @@ async def execute_runbook(
         approved = next((a for a in requests if a.status is ApprovalStatus.APPROVED), None)
         if approved is not None:
             started = decide(approved, ApprovalEvent.START, actor=None, now=now)
-            await uow.approvals.update(started)
+            if not await uow.approvals.transition(started, ApprovalStatus.APPROVED):
+                # Another call (maybe another process) started a run under it since the read.
+                raise Conflict("Approval request is already being executed")
             execution = new_execution(services, incident, runbook, actor.id, now, approved.id)
             await uow.executions.add(execution)
             await uow.commit()
             await services.events.publish(_approval_event("approval.executing", started, now))
             await services.events.publish(execution_event("execution.created", execution, now))
             return execution
+        running = next((a for a in requests if a.status is ApprovalStatus.EXECUTING), None)
+        if running is not None:
+            # The same call made twice (or by two processes): the approved run is under way,
+            # and a second request for it would only be a duplicate.
+            raise Conflict(f"A run under approval request {running.id} is in progress")
         waiting = next(
             (a for a in requests if a.status is ApprovalStatus.PENDING and now < a.expires_at),
             None,
@@ -253,6 +277,17 @@ async def decide_approval(
     expired (nothing is written); 422 for over-long notes.
     """
     now = services.clock.now()
+    decided = await retry_conflicts(
+        lambda: _decide_once(services, actor, approval_id, approve, notes, now)
+    )
+    kind = "approval.granted" if approve else "approval.rejected"
+    await services.events.publish(_approval_event(kind, decided, now))
+    return decided
+
+
+async def _decide_once(
+    services: Services, actor: User, approval_id: str, approve: bool, notes: str, now: datetime
+) -> ApprovalRequest:
     async with services.uow() as uow:
         request = await uow.approvals.get(approval_id)
         if request is None:
@@ -261,7 +296,10 @@ async def decide_approval(
         require(actor, Action.DECIDE_APPROVAL, request.company_id, kind="Approval request")
         event = ApprovalEvent.APPROVE if approve else ApprovalEvent.REJECT
         decided = decide(request, event, actor=actor, now=now, notes=notes.strip())
-        await uow.approvals.update(decided)
+        if not await uow.approvals.transition(decided, request.status):
+            # Decided (or expired) by another unit of work, maybe another process, since the
+            # read above: the first decision stands and this one writes nothing.
+            raise Conflict("Approval request was decided by someone else in the meantime")
         await audit(
             services,
             uow,
@@ -279,8 +317,6 @@ async def decide_approval(
             },
         )
         await uow.commit()
-    kind = "approval.granted" if approve else "approval.rejected"
-    await services.events.publish(_approval_event(kind, decided, now))
     return decided
 
 
@@ -293,7 +329,8 @@ async def expire_approvals(services: Services) -> list[ApprovalRequest]:
             done = expire_due(request, now)
             if done is None:  # pragma: no cover - pending_due returns due requests only
                 continue
-            await uow.approvals.update(done)
+            if not await uow.approvals.transition(done, ApprovalStatus.PENDING):
+                continue  # decided (or expired by another process) since the read
             await audit(
                 services,
                 uow,

@@ -247,7 +247,7 @@ async def _record(
         if request is not None and request.status is ApprovalStatus.EXECUTING:
             event = ApprovalEvent.SUCCEED if outcome.healed else ApprovalEvent.FAIL
             done = decide(request, event, actor=None, now=now)
-            await uow.approvals.update(done)
+            await uow.approvals.transition(done, ApprovalStatus.EXECUTING)
             events.append(
                 Event(
                     f"approval.{done.status.value}",

@@ -9,20 +9,15 @@ const MOVES = {
   in_progress: [["new", "Back to new"], ["resolved", "Resolve"]],
   resolved: [],
 };
-const TERMINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "Success", "Failed", "TimedOut", "Cancelled"]);
-
-function executionsKey(id) { return `aw.executions.${id}`; }
+const TERMINAL = new Set(["Success", "Failed", "TimedOut", "Cancelled"]);
+const EXECUTION_PAGE = 20;
 
 export function mount(ctx, { id }) {
   const node = h("div", { "data-testid": "page-incident" }, h("p", { class: "muted" }, "Loading incident…"));
-  const executionIds = new Set(JSON.parse(sessionStorage.getItem(executionsKey(id)) || "[]"));
   let incident = null;
   let users = new Map();
-
-  const remember = (executionId) => {
-    executionIds.add(executionId);
-    sessionStorage.setItem(executionsKey(id), JSON.stringify([...executionIds]));
-  };
+  let runbookNames = new Map();
+  let executionLimit = EXECUTION_PAGE;
 
   const userName = (uid) => (uid === ctx.user.id ? `${ctx.user.name} (you)` : (users.get(uid) || {}).name || uid);
 
@@ -91,6 +86,7 @@ export function mount(ctx, { id }) {
         get("/api/runbooks", { company_id: incident.company_id }),
         get("/api/approvals", { company_id: incident.company_id }),
       ]);
+      runbookNames = new Map(books.items.map((b) => [b.id, b.name]));
       const mine = approvals.items.filter((a) => a.incident_id === id);
       const items = books.items.map((r) => ({ r, match: globMatches(r.signature, incident.signature) }))
         .sort((a, b) => Number(b.match) - Number(a.match));
@@ -102,10 +98,10 @@ export function mount(ctx, { id }) {
           type: "button", disabled: closed, "data-testid": "runbook-execute",
           onclick: (e) => busy(e.currentTarget, async () => {
             const answer = await post(`/api/incidents/${encodeURIComponent(id)}/runbooks/${encodeURIComponent(r.id)}/execute`);
-            if (answer.execution) { remember(answer.execution.id); toast(`Running "${r.name}"`); }
+            if (answer.execution) toast(`Running "${r.name}"`);
             else toast(`Approval requested for "${r.name}" (${r.risk} risk)`);
             loadRunbooks();
-            loadExecutions();
+            refreshExecutions();
           }),
         }, r.risk === "low" ? "Run" : "Request approval")),
         h("div", { class: "small muted" }, r.description || "", " · signature ", h("code", {}, r.signature))))) : empty("No runbooks for this company."),
@@ -115,26 +111,23 @@ export function mount(ctx, { id }) {
     } catch (e) { replace(runbooksBox, h("p", { class: "error-text" }, describe(e))); }
   }
 
+  // Every execution of the incident, whoever started it (a person, an approval, or the
+  // automatic low-risk run), newest first; live execution.* events refresh the list.
   async function loadExecutions() {
-    if (!executionIds.size) { replace(executionsBox, empty("No executions started from this browser.")); return; }
-    const rows = [];
-    let pending = false;
-    for (const eid of executionIds) {
-      try {
-        const x = await get(`/api/executions/${encodeURIComponent(eid)}`);
-        if (!TERMINAL.has(x.status)) pending = true;
-        rows.push(h("li", { "data-testid": "execution" },
-          h("div", { class: "row between" }, h("span", {}, `${x.executor} · command ${x.command_id || "—"}`), statusBadge(x.status)),
-          h("div", { class: "small muted" }, `started ${fmtTime(x.started_at)}`, x.duration_seconds !== null ? ` · ${x.duration_seconds.toFixed(1)} s` : "",
-            x.health_check_passed === null ? "" : ` · health check ${x.health_check_passed ? "passed" : "failed"}`),
-          x.output ? h("pre", {}, x.output) : null));
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) { executionIds.delete(eid); continue; }
-        rows.push(h("li", { class: "error-text" }, describe(e)));
-      }
-    }
-    replace(executionsBox, h("ul", { class: "list" }, rows));
-    if (pending) setTimeout(() => { if (incident) refreshExecutions(); }, 1500);
+    try {
+      const page = await get(`/api/incidents/${encodeURIComponent(id)}/executions`, { limit: executionLimit });
+      const pending = page.items.some((x) => !TERMINAL.has(x.status));
+      const by = (x) => (x.requested_by === "system" ? "automatic" : `by ${userName(x.requested_by)}`);
+      replace(executionsBox, page.items.length ? h("ul", { class: "list" }, page.items.map((x) => h("li", { "data-testid": "execution", "data-id": x.id },
+        h("div", { class: "row between" }, h("span", {}, h("strong", {}, runbookNames.get(x.runbook_id) || x.runbook_id), ` · ${by(x)} · ${x.executor || "not started"}`, x.command_id ? ` · command ${x.command_id}` : ""),
+          h("span", { "data-testid": "execution-status" }, statusBadge(x.status))),
+        h("div", { class: "small muted" }, x.started_at ? `started ${fmtTime(x.started_at)}` : `queued ${fmtTime(x.created_at)}`, x.duration_seconds !== null ? ` · ${x.duration_seconds.toFixed(1)} s` : "",
+          x.health_check_passed === null ? "" : ` · health check ${x.health_check_passed ? "passed" : "failed"}`),
+        x.output ? h("pre", {}, x.output) : null))) : empty("No runbook has run for this incident yet."),
+      page.next_cursor ? h("button", { type: "button", "data-testid": "executions-more", onclick: () => { executionLimit += EXECUTION_PAGE; refreshExecutions(); } }, "Show older executions") : null);
+      // Without a live connection nothing announces the end of a run: look again shortly.
+      if (pending && !(ctx.live && ctx.live.state === "live")) setTimeout(() => { if (incident) refreshExecutions(); }, 1500);
+    } catch (e) { replace(executionsBox, h("p", { class: "error-text" }, describe(e))); }
   }
   const refreshExecutions = serialized(loadExecutions);
 
@@ -207,10 +200,8 @@ export function mount(ctx, { id }) {
     onEvent: (e) => {
       const d = e.data || {};
       if ((e.type.startsWith("incident.") && d.id === id) || (e.type === "alert.created" && d.incident_id === id)) soon();
-      else if ((e.type.startsWith("execution.") || e.type.startsWith("approval.")) && d.incident_id === id) {
-        if (e.type.startsWith("execution.") && d.id) remember(d.id);
-        soon();
-      }
+      else if (e.type.startsWith("execution.") && d.incident_id === id) refreshExecutions();
+      else if (e.type.startsWith("approval.") && d.incident_id === id) soon();
     },
   };
 }
