@@ -25,7 +25,9 @@ Environment:
     the instance role). Unset: a dry run, unless ``AW_LOCAL_EXECUTOR=1`` enables the local
     executor (``AW_LOCAL_EXECUTOR_ALLOW_ROOT=1`` if the server runs as root). Patch
     compliance syncs from Systems Manager Patch Manager with the same credentials; unset,
-    ``POST /api/companies/{id}/compliance/sync`` answers 503. See ``docs/remediation.md``.
+    ``POST /api/companies/{id}/compliance/sync`` answers 503. A company with AWS credentials
+    of its own (``PUT /api/companies/{id}/aws-credentials``) uses those instead, for both,
+    whatever this says. See ``docs/remediation.md``.
 ``AW_LOG_LEVEL``
     ``INFO`` by default; logs are JSON lines on stderr.
 """
@@ -49,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from starlette.applications import Starlette
 
-from alertwhisperer_core import Conflict, ValidationError
+from alertwhisperer_core import AwsCredentials, Conflict, ValidationError
 from alertwhisperer_core._secrets import hash_password, verify_password
 from alertwhisperer_core.memory import (
     InMemoryRateLimiter,
@@ -67,11 +69,13 @@ from alertwhisperer_core.service import (
     RemediationRequest,
     Services,
     add_msp_admin,
+    company_aws_credentials,
     ensure_first_admin,
     expire_approvals,
     recover_executions,
 )
 
+from .aws import CompanyAwsClients, CompanyPatchSource
 from .executors import Remediator, remediator_from_env
 from .http import AppServices, Metrics, configure_logging, create_app
 from .realtime import EventFeed, LocalEventFeed, LocalPresence, Presence
@@ -213,14 +217,15 @@ class ServerConfig:
             local_executor_allow_root=env.get("AW_LOCAL_EXECUTOR_ALLOW_ROOT") == "1",
         )
 
-    def remediator(self) -> Remediator:
-        """The executor this configuration asks for: SSM, local (opt-in) or a dry run."""
+    def remediator(self, aws: CompanyAwsClients | None = None) -> Remediator:
+        """The executor this configuration asks for: SSM, local (opt-in) or a dry run; with
+        ``aws``, SSM with the company's own client for companies that have credentials."""
         env = {"AW_AWS_REGION": self.aws_region or ""}
         if self.local_executor:
             env["AW_LOCAL_EXECUTOR"] = "1"
         if self.local_executor_allow_root:
             env["AW_LOCAL_EXECUTOR_ALLOW_ROOT"] = "1"
-        return remediator_from_env(env)
+        return remediator_from_env(env, aws=aws)
 
     def compliance_source(self, *, ssm_client: Any = None) -> PatchComplianceSource | None:
         """Patch compliance from AWS Systems Manager when ``AW_AWS_REGION`` is set, else None
@@ -417,7 +422,8 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
         deliveries=None if redis is None else redis.deliveries,
     )
     hasher = ThreadedPasswordHasher(ids)
-    remediator = config.remediator()
+    aws = _company_aws_clients(services)
+    remediator = config.remediator(aws)
     sweeper: list[asyncio.Task[None]] = []
 
     async def startup() -> None:
@@ -449,10 +455,20 @@ def build_app_services(config: ServerConfig, *, create_first_admin: bool = False
         close=close,
         on_remediations=remediation_hook(remediator, services),
         remediator=remediator,
-        compliance_source=config.compliance_source(),
+        compliance_source=CompanyPatchSource(aws, config.compliance_source()),
+        on_aws_credentials_changed=aws.invalidate,
         feed=feed,
         presence=presence,
     )
+
+
+def _company_aws_clients(services: Services) -> CompanyAwsClients:
+    """Each company's AWS clients, made from the credentials stored for it."""
+
+    async def load(company_id: str) -> AwsCredentials | None:
+        return await company_aws_credentials(services, company_id)
+
+    return CompanyAwsClients(load)
 
 
 async def _first_admin(

@@ -135,7 +135,17 @@ def seed(seeder: Seeder, alerts: int) -> dict[str, Any]:
         {"body": "On it. c0-srv-004 is at 97% disk, the cleanup runbook already ran."},
     )
     tina.close()
-    return {"accepted": accepted, "acme": acme, "top": top[0]["id"], "keys": keys}
+    healed = seeder.call(
+        "GET", "/api/incidents", company_id=acme, status="resolved", q="disk_full", sort="recent"
+    )["items"]
+    healed = [i for i in healed if i["resolution"] == "self_healed"]
+    return {
+        "accepted": accepted,
+        "acme": acme,
+        "top": top[0]["id"],
+        "healed": healed[0]["id"] if healed else None,
+        "keys": keys,
+    }
 
 
 def capture(base_url: str, out: Path, seeded: dict[str, Any]) -> list[Path]:
@@ -170,6 +180,8 @@ def capture(base_url: str, out: Path, seeded: dict[str, Any]) -> list[Path]:
         shot("02-dashboard", None, "incident-row")
         shot("03-incidents", "incidents", "incident-row")
         shot("04-incident-detail", f"incidents/{seeded['top']}", "incident-alert")
+        if seeded["healed"]:
+            shot("18-self-healed-incident", f"incidents/{seeded['healed']}", "execution")
         shot("05-companies", "companies", "company-row")
         page.get_by_test_id("add-company").click()
         page.get_by_test_id("company-name").fill("Umbrella Health")

@@ -21,6 +21,11 @@ from ._approvals import (
     remediation_route,
     request_approval,
 )
+from ._cloud_credentials import (
+    AwsCredentials,
+    aws_credentials,
+    aws_credentials_summary,
+)
 from ._correlation import (
     CorrelationPlan,
     SessionLike,
@@ -243,6 +248,7 @@ __all__ = [
     "Asset",
     "AuditEntry",
     "AuthenticationFailed",
+    "AwsCredentials",
     "Band",
     "CommandResult",
     "Company",
@@ -303,6 +309,8 @@ __all__ = [
     "approval_state_diagram",
     "assign",
     "authorize",
+    "aws_credentials",
+    "aws_credentials_summary",
     "band_for",
     "bucket_count",
     "candidate_range",

@@ -18,7 +18,8 @@ Role decisions beyond the guide's lists, so they are written down once:
 - Runbooks are shell commands run on clients' servers and a low-risk one runs unattended, so
   writing one is an approval in itself: only MSP admins manage runbooks.
 - The guide lists regenerating API keys among the MSP admin's powers only; company admins
-  configure their companies' settings, which includes turning HMAC signing on.
+  configure their companies' settings, which includes turning HMAC signing on and setting
+  the company's own AWS credentials (technicians never see or set those).
 - Technicians see their companies' incidents, alerts, approvals, KPIs, compliance and
   settings, and may run runbooks (which asks for approval when the risk needs it); they do
   not manage users, settings, assets or audit logs.
@@ -55,6 +56,7 @@ class Action(enum.StrEnum):
     VIEW_SETTINGS = "view_settings"
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_HMAC = "manage_hmac"
+    MANAGE_CLOUD_CREDENTIALS = "manage_cloud_credentials"
     VIEW_USERS = "view_users"
     MANAGE_USERS = "manage_users"
     VIEW_ALERTS = "view_alerts"
@@ -107,6 +109,7 @@ _COMPANY_ADMIN = _TECHNICIAN | {
     _A.MANAGE_ASSETS,
     _A.MANAGE_SETTINGS,
     _A.MANAGE_HMAC,
+    _A.MANAGE_CLOUD_CREDENTIALS,
     _A.VIEW_USERS,
     _A.MANAGE_USERS,
     _A.DECIDE_APPROVAL,

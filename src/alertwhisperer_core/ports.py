@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import attrs
 
 from ._chat import ChatMessage
+from ._cloud_credentials import AwsCredentials
 from ._execution import CommandResult, Execution
 from ._idempotency import DeliveryRecord
 from ._kpis import InstancePatchState
@@ -167,6 +168,13 @@ class CompanyRepository(Protocol):
     # rather than hashed; the first is the current secret, the rest still verify (rotation).
     async def hmac_secrets(self, company_id: str) -> builtins.list[str]: ...
     async def set_hmac_secrets(self, company_id: str, secrets: Sequence[str]) -> None: ...
+    # A company's own AWS credentials: encrypted at rest like the HMAC secrets; deleting the
+    # company forgets them.
+    async def aws_credentials(self, company_id: str) -> AwsCredentials | None: ...
+    async def set_aws_credentials(
+        self, company_id: str, credentials: AwsCredentials | None
+    ) -> None:
+        """Store ``credentials`` for the company (replacing any), or forget them (None)."""
 
 
 class AssetRepository(Protocol):

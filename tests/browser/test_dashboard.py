@@ -358,6 +358,7 @@ def test_an_incident_lists_every_execution_live(admin: Session, world: World) ->
     page.goto(f"{world.server.base_url}/#/incidents/{incident_id}")
     executions = page.get_by_test_id("execution")
     expect(executions).to_have_count(1)
+    expect(executions.first).to_contain_text(f"Clean tmp {signature}")
     expect(executions.first).to_contain_text("automatic")
     expect(executions.first).to_contain_text("dry_run")
     expect(executions.first.get_by_test_id("execution-status")).to_have_text("Success")

@@ -26,6 +26,10 @@ async def _always_ready() -> None:
     return None
 
 
+def _no_aws_clients(_company_id: str) -> None:
+    return None
+
+
 @attrs.frozen
 class AppServices:
     """Everything ``create_app`` needs, assembled by a composition root (``bootstrap``).
@@ -57,6 +61,8 @@ class AppServices:
     remediator: Remediator = attrs.field(factory=lambda: Remediator(DryRunExecutor()))
     # Where patch compliance is synced from; None: sync answers 503 (AWS not configured).
     compliance_source: PatchComplianceSource | None = None
+    # Called with a company id after its AWS credentials changed (drops cached AWS clients).
+    on_aws_credentials_changed: Callable[[str], None] = _no_aws_clients
     startup: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
     # Raises when Redis is unreachable (``/readyz``); None: no Redis configured.

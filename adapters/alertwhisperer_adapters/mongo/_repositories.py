@@ -22,6 +22,7 @@ from alertwhisperer_core import (
     ApprovalStatus,
     Asset,
     AuditEntry,
+    AwsCredentials,
     Company,
     Conflict,
     Execution,
@@ -120,6 +121,8 @@ class MongoCompanies(_Repo):
         await self._delete({"_id": company_id})
         secrets = self.uow.collection(s.COMPANY_SECRETS)
         await self.uow.write(secrets.delete_one, {"_id": company_id})
+        aws = self.uow.collection(s.COMPANY_AWS_CREDENTIALS)
+        await self.uow.write(aws.delete_one, {"_id": company_id})
 
     async def hmac_secrets(self, company_id: str) -> builtins.list[str]:
         doc = await self.uow.find_one(s.COMPANY_SECRETS, {"_id": company_id})
@@ -143,6 +146,37 @@ class MongoCompanies(_Repo):
         if box is None:
             raise _missing_key()
         doc = {"_id": company_id, "ciphertext": box.seal(company_id, builtins.list(secrets))}
+        await self.uow.write(coll.replace_one, {"_id": company_id}, doc, upsert=True)
+
+    async def aws_credentials(self, company_id: str) -> AwsCredentials | None:
+        from ..sql._crypto import SecretStorageError, open_aws_credentials
+
+        doc = await self.uow.find_one(s.COMPANY_AWS_CREDENTIALS, {"_id": company_id})
+        if doc is None:
+            return None
+        box = self.uow.store.secret_box
+        if box is None:
+            raise SecretStorageError(
+                "AWS credentials are stored but no secret key is configured to decrypt them"
+            )
+        return open_aws_credentials(box, company_id, bytes(doc["ciphertext"]))
+
+    async def set_aws_credentials(
+        self, company_id: str, credentials: AwsCredentials | None
+    ) -> None:
+        from ..sql._crypto import SecretStorageError, seal_aws_credentials
+
+        coll = self.uow.collection(s.COMPANY_AWS_CREDENTIALS)
+        if credentials is None:
+            await self.uow.write(coll.delete_one, {"_id": company_id})
+            return
+        box = self.uow.store.secret_box
+        if box is None:
+            raise SecretStorageError(
+                "refusing to store AWS credentials unencrypted: open the MongoDB store with a "
+                "secret_key (AW_SECRET_KEY)"
+            )
+        doc = {"_id": company_id, "ciphertext": seal_aws_credentials(box, company_id, credentials)}
         await self.uow.write(coll.replace_one, {"_id": company_id}, doc, upsert=True)
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "AUDIT",
     "COLLECTIONS",
     "COMPANIES",
+    "COMPANY_AWS_CREDENTIALS",
     "COMPANY_SECRETS",
     "DELIVERIES",
     "EXECUTIONS",
@@ -45,6 +46,7 @@ __all__ = [
 
 COMPANIES = "companies"
 COMPANY_SECRETS = "company_secrets"
+COMPANY_AWS_CREDENTIALS = "company_aws_credentials"
 ASSETS = "assets"
 ALERTS = "alerts"
 # One counter per incident: the next position of an alert among the incident's alerts.
@@ -80,6 +82,7 @@ _INDEXES: dict[str, list[IndexModel]] = {
         ),
     ],
     COMPANY_SECRETS: [],
+    COMPANY_AWS_CREDENTIALS: [],
     ASSETS: [IndexModel([("company_id", _UP), ("name", _UP), ("_id", _UP)], name="company_name")],
     ALERTS: [
         IndexModel([("incident_id", _UP), ("member_seq", _UP)], name="incident_members"),

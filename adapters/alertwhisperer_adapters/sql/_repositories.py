@@ -25,6 +25,7 @@ from alertwhisperer_core import (
     ApprovalStatus,
     Asset,
     AuditEntry,
+    AwsCredentials,
     Company,
     Runbook,
     User,
@@ -36,7 +37,7 @@ from alertwhisperer_core.ports import AuditQuery, DuplicateDelivery, Page
 from . import _mapping as m
 from . import _mapping_directory as dm
 from . import _schema as s
-from ._crypto import SecretStorageError
+from ._crypto import SecretStorageError, open_aws_credentials, seal_aws_credentials
 from ._fast import Prepared
 from ._incident_repos import SqlAlerts, SqlIncidents
 from ._queries import after_cursor, param, row_limit, visible, within
@@ -109,6 +110,10 @@ _COMPANY_BY_KEY = Prepared(
 _SECRETS = Prepared(
     select(s.company_secrets.c.ciphertext).where(s.company_secrets.c.company_id == param("id"))
 )
+_AWS = s.company_aws_credentials.c
+_AWS_SEALED = Prepared(select(_AWS.ciphertext).where(_AWS.company_id == param("id")))
+_AWS_FORGET = Prepared(delete(s.company_aws_credentials).where(_AWS.company_id == param("id")))
+_aws_upserts: dict[str, Prepared] = {}
 
 
 class SqlCompanies(_Repo):
@@ -139,6 +144,7 @@ class SqlCompanies(_Repo):
         await self.uow.execute(
             delete(s.company_secrets).where(s.company_secrets.c.company_id == company_id)
         )
+        await self.uow.rows(_AWS_FORGET, {"id": company_id})
 
     async def hmac_secrets(self, company_id: str) -> builtins.list[str]:
         rows = await self.uow.rows(_SECRETS, {"id": company_id})
@@ -165,6 +171,39 @@ class SqlCompanies(_Repo):
             )
         blob = box.seal(company_id, builtins.list(secrets))
         await self.uow.rows(self.d.upsert_secret, {"company_id": company_id, "ciphertext": blob})
+
+    async def aws_credentials(self, company_id: str) -> AwsCredentials | None:
+        rows = await self.uow.rows(_AWS_SEALED, {"id": company_id})
+        if not rows:
+            return None
+        box = self.uow.store.secret_box
+        if box is None:
+            raise SecretStorageError(
+                "AWS credentials are stored but no secret key is configured to decrypt them"
+            )
+        return open_aws_credentials(box, company_id, bytes(rows[0][0]))
+
+    async def set_aws_credentials(
+        self, company_id: str, credentials: AwsCredentials | None
+    ) -> None:
+        if credentials is None:
+            await self.uow.rows(_AWS_FORGET, {"id": company_id})
+            return
+        box = self.uow.store.secret_box
+        if box is None:
+            raise SecretStorageError(
+                "refusing to store AWS credentials unencrypted: open the SQL store with a "
+                "secret_key (AW_SECRET_KEY)"
+            )
+        blob = seal_aws_credentials(box, company_id, credentials)
+        dialect = self.uow.dialect
+        if dialect.name not in _aws_upserts:
+            # Built on first use, per dialect, like the executions' upsert.
+            upsert = dialect._upsert(s.company_aws_credentials, ["company_id"])
+            _aws_upserts[dialect.name] = Prepared(upsert)
+        await self.uow.rows(
+            _aws_upserts[dialect.name], {"company_id": company_id, "ciphertext": blob}
+        )
 
 
 # --- assets ----------------------------------------------------------------------------------

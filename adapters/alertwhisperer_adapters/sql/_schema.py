@@ -38,6 +38,7 @@ __all__ = [
     "assets",
     "audit",
     "companies",
+    "company_aws_credentials",
     "company_secrets",
     "deliveries",
     "incidents",
@@ -83,6 +84,15 @@ companies = Table(
 # apart from ``companies`` so that listing companies never reads ciphertext.
 company_secrets = Table(
     "company_secrets",
+    metadata,
+    Column("company_id", Identifier, primary_key=True),
+    Column("ciphertext", LargeBinary, nullable=False),
+)
+
+# A company's own AWS credentials, sealed whole (region, key id or role ARN, secrets) with a key
+# of their own derived from AW_SECRET_KEY; see ``_crypto.seal_aws_credentials``.
+company_aws_credentials = Table(
+    "company_aws_credentials",
     metadata,
     Column("company_id", Identifier, primary_key=True),
     Column("ciphertext", LargeBinary, nullable=False),

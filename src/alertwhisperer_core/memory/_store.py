@@ -18,6 +18,7 @@ from typing import Any, Self, TypeVar
 import attrs
 
 from .._chat import ChatMessage
+from .._cloud_credentials import AwsCredentials
 from .._cursor import decode_cursor, encode_cursor
 from .._execution import Execution, ExecutionStatus
 from .._expiring import ExpiringMap
@@ -64,6 +65,7 @@ class InMemoryStore:
         self.lock = asyncio.Lock()
         self.companies: dict[str, Company] = {}
         self.hmac: dict[str, tuple[str, ...]] = {}
+        self.aws: dict[str, AwsCredentials] = {}
         self.assets: dict[str, Asset] = {}
         self.alerts: dict[str, tuple[Alert, str | None]] = {}
         self.alerts_by_incident: dict[str, list[str]] = {}
@@ -210,12 +212,24 @@ class _Companies(_Repo):
             self.j.delete(self.s.company_by_key_hash, old.api_key_hash)
         self.j.delete(self.s.companies, company_id)
         self.j.delete(self.s.hmac, company_id)
+        self.j.delete(self.s.aws, company_id)
 
     async def hmac_secrets(self, company_id: str) -> builtins.list[str]:
         return list(self.s.hmac.get(company_id, ()))
 
     async def set_hmac_secrets(self, company_id: str, secrets: Sequence[str]) -> None:
         self.j.put(self.s.hmac, company_id, tuple(secrets))
+
+    async def aws_credentials(self, company_id: str) -> AwsCredentials | None:
+        return self.s.aws.get(company_id)
+
+    async def set_aws_credentials(
+        self, company_id: str, credentials: AwsCredentials | None
+    ) -> None:
+        if credentials is None:
+            self.j.delete(self.s.aws, company_id)
+        else:
+            self.j.put(self.s.aws, company_id, credentials)
 
 
 class _Assets(_Repo):

@@ -25,6 +25,13 @@ from ._chat import (
     presence_companies,
     presence_event,
 )
+from ._cloud_credentials import (
+    AwsCredentialsInput,
+    clear_aws_credentials,
+    company_aws_credentials,
+    get_aws_credentials,
+    set_aws_credentials,
+)
 from ._commands import (
     UNSET,
     AssetChanges,
@@ -153,6 +160,7 @@ __all__ = [
     "AssetChanges",
     "AuditFilter",
     "AuthPolicy",
+    "AwsCredentialsInput",
     "ChatPage",
     "CompanyChanges",
     "CompanyCompliance",
@@ -196,6 +204,8 @@ __all__ = [
     "authenticate_token",
     "chat_message_event",
     "chat_unread_counts",
+    "clear_aws_credentials",
+    "company_aws_credentials",
     "company_kpis",
     "count_alerts",
     "count_incidents",
@@ -216,6 +226,7 @@ __all__ = [
     "execute_runbook",
     "expire_approvals",
     "export_audit",
+    "get_aws_credentials",
     "get_company",
     "get_compliance",
     "get_execution",
@@ -252,6 +263,7 @@ __all__ = [
     "recover_executions",
     "regenerate_api_key",
     "run_execution",
+    "set_aws_credentials",
     "settings_fields",
     "sync_compliance",
     "update_asset",

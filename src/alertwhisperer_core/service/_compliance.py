@@ -1,10 +1,11 @@
 """Patch compliance (SPEC §9): sync from a :class:`PatchComplianceSource` into the cache, read
 the cached figures back, and feed them to the KPIs.
 
-Which instances are a company's: those of its assets with an ``instance_id``. The server has
-one AWS Systems Manager client for every company (credentials per company are not supported
-yet), so the source reports the whole fleet it can see; the sync keeps only the company's own
-instances, which is also what keeps one tenant's machines out of another's figures. An asset's
+Which instances are a company's: those of its assets with an ``instance_id``. The source
+reports the whole fleet its credentials can see (the company's own AWS account when it has
+credentials of its own, else the server's, which may serve several companies); the sync keeps
+only the company's own instances, which is also what keeps one tenant's machines out of
+another's figures. An asset's
 ``environment`` names the instance's environment when set (the company admin's word wins over
 whatever the source derived); otherwise the source's, else ``unknown`` in the summary.
 

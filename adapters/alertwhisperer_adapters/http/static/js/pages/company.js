@@ -2,7 +2,7 @@
 // API key regeneration); deletion. Company admins manage their own companies' settings and
 // assets; creating, regenerating keys and deleting are the MSP admin's.
 import { h, replace, empty } from "../dom.js";
-import { get, post, put, patch, del, describe } from "../api.js";
+import { get, post, put, patch, del, all, describe } from "../api.js";
 import { toast, busy, confirmAction, dialog, secretField, showFormError } from "../ui.js";
 import { showCredentials } from "./companies.js";
 
@@ -59,7 +59,7 @@ export function mount(ctx, { id }) {
 
   async function assetsSection() {
     const box = h("div", { "data-testid": "assets" });
-    const page = await get(`${path}/assets`);
+    const page = await all(`${path}/assets`);  // every asset, not just the first page
     const rows = page.items.map((a) => h("tr", { "data-testid": "asset" },
       h("td", {}, h("strong", {}, a.name)), h("td", {}, a.type), h("td", {}, a.os), h("td", {}, a.environment), h("td", {}, a.instance_id || "—"),
       h("td", {}, ctx.isAdmin ? h("label", { class: "check" }, h("input", {

@@ -186,7 +186,8 @@ export function mount(ctx, { id }) {
       if (!incident || users.size === 0) await loadUsers(fresh.company_id);
       incident = fresh;
       render();
-      await Promise.all([loadAlerts(), loadRunbooks(), refreshExecutions()]);
+      // Executions name their runbooks, which loadRunbooks looks up.
+      await Promise.all([loadAlerts(), loadRunbooks().then(refreshExecutions)]);
     } catch (e) {
       replace(node, h("div", { class: "panel", "data-testid": "incident-missing" }, h("h1", {}, e instanceof ApiError && e.status === 404 ? "Incident not found" : "Could not load the incident"),
         h("p", {}, describe(e)), h("a", { href: "#/incidents" }, "Back to incidents")));
