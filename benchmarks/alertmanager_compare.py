@@ -28,110 +28,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchmarks import _streams
-from benchmarks.bench_http import (
-    ADMIN,
-    _call,
-    _company,
-    _free_port,
-    _ingested,
-    _lua,
-    _server,
+from benchmarks._processes import (
+    alertmanager,
+    alertmanager_binary,
+    alertmanager_config,
+    call,
+    company,
     ensure_wrk,
+    ingested,
     pin,
+    server,
     split_cpus,
+    wrk_script,
 )
-
-BINARIES = ("prometheus-alertmanager", "alertmanager")
-
-
-def alertmanager_binary() -> str | None:
-    """Alertmanager's path; installs Debian's package when missing and possible."""
-    for name in BINARIES:
-        if found := shutil.which(name):
-            return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return None
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "prometheus-alertmanager"],
-    ):
-        if subprocess.run(command, env=env, capture_output=True, check=False).returncode != 0:
-            return None
-    return shutil.which(BINARIES[0])
-
-
-def _config(webhook_url: str | None, group_by: tuple[str, ...]) -> str:
-    labels = ", ".join(f"'{label}'" for label in group_by)
-    receiver = "  - name: aw\n"
-    if webhook_url:
-        receiver += (
-            f"    webhook_configs:\n      - url: '{webhook_url}'\n        send_resolved: true\n"
-        )
-    return (
-        f"route:\n  receiver: aw\n  group_by: [{labels}]\n  group_wait: 1s\n"
-        f"  group_interval: 1s\n  repeat_interval: 4h\nreceivers:\n{receiver}"
-    )
-
-
-@contextmanager
-def alertmanager(binary: str, workdir: Path, webhook_url: str | None,
-                 group_by: tuple[str, ...], cpus: set[int] | None) -> Iterator[str]:  # fmt: skip
-    """A fresh Alertmanager on a free loopback port; its base URL."""
-    port = _free_port()
-    home = workdir / f"alertmanager-{port}"
-    (home / "data").mkdir(parents=True)
-    (home / "alertmanager.yml").write_text(_config(webhook_url, group_by))
-    log = (home / "log").open("w")
-    process = subprocess.Popen(
-        [binary, f"--config.file={home / 'alertmanager.yml'}", f"--storage.path={home / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-         f"--web.external-url=http://127.0.0.1:{port}", "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    pin(process.pid, cpus)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"alertmanager exited; see {home / 'log'}")
-            try:
-                urllib.request.urlopen(f"{base}/-/ready", timeout=2).close()  # noqa: S310
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def _wrk(wrk: str, base: str, path: str, bodies: list[str], headers: dict[str, str],
          duration: int, connections: int, cpus: set[int] | None,
          workdir: Path) -> dict[str, Any]:  # fmt: skip
     script = workdir / "compare.lua"
-    script.write_text(_lua(path, bodies, headers, None))
+    script.write_text(wrk_script(path, bodies, headers, None))
 
     def run(seconds: int, tag: str) -> str:
         process = subprocess.Popen(
@@ -156,7 +80,8 @@ def compare(wrk: str, binary: str, shape: str, duration: int, connections: int,
     size = 100 if shape == "batch100" else 1
     batches = _streams.batches(20_000, size)
     json_headers = {"Content-Type": "application/json"}
-    with alertmanager(binary, workdir, None, ("alertname", "instance"), server_cpus) as am:
+    config = alertmanager_config(None, ("alertname", "instance"))
+    with alertmanager(binary, workdir, config, server_cpus) as (am, _):
         stats = _wrk(wrk, am, "/api/v2/alerts",
                      [_streams.alertmanager_post_body(b) for b in batches], json_headers,
                      duration, connections, client_cpus, workdir)  # fmt: skip
@@ -165,14 +90,14 @@ def compare(wrk: str, binary: str, shape: str, duration: int, connections: int,
         "alerts_per_s": round((stats["requests"] - stats["non_2xx"]) * size / seconds, 1),
         **{k: stats[k] for k in ("requests", "non_2xx", "socket_errors", "p50_ms", "p99_ms")},
     }
-    with _server(f"sqlite:///{workdir}/aw-{shape}.db", workdir, server_cpus) as base:
-        api_key = _company(base, f"Compare {shape}")
-        before = _ingested(base)
+    with server(f"sqlite:///{workdir}/aw-{shape}.db", workdir, cpus=server_cpus) as (base, _):
+        api_key = company(base, f"Compare {shape}").api_key
+        before = ingested(base)
         bodies = [_streams.webhook_body(b, n) for n, b in enumerate(batches)]
         headers = {**json_headers, "User-Agent": "Alertmanager/0.25.0"}
         stats = _wrk(wrk, base, f"/api/webhooks/alerts?api_key={api_key}", bodies, headers,
                      duration, connections, client_cpus, workdir)  # fmt: skip
-        stored = _ingested(base) - before
+        stored = ingested(base) - before
     seconds = stats["duration_us"] / 1e6
     # The warm-up's alerts are in the counter too: count only the measured requests'.
     counted = min(stored, (stats["requests"] - stats["non_2xx"]) * size)
@@ -207,7 +132,7 @@ def _incident_keys(base: str, company_id: str, token: str) -> int:
     keys: set[str] = set()
     cursor = ""
     while True:
-        page = _call(base, "GET", f"/api/incidents?company_id={company_id}&limit=200"
+        page = call(base, "GET", f"/api/incidents?company_id={company_id}&limit=200"
                      f"&sort=recent{cursor}", token=token)  # fmt: skip
         keys.update(item["key"] for item in page["items"])
         if not page.get("next_cursor"):
@@ -219,29 +144,24 @@ def end_to_end(binary: str, alerts: int, group_by: tuple[str, ...],
                workdir: Path) -> dict[str, Any]:  # fmt: skip
     server_cpus, am_cpus = split_cpus()
     payload = _distinct_alerts(alerts)
-    with _server(f"sqlite:///{workdir}/aw-e2e-{len(group_by)}-{alerts}.db", workdir,
-                 server_cpus) as base:  # fmt: skip
-        token = _call(base, "POST", "/api/auth/login",
-                      {"email": ADMIN[0], "password": ADMIN[1]})["access_token"]  # fmt: skip
-        company = _call(base, "POST", "/api/companies", {
-            "name": f"E2E {'-'.join(group_by)}",
-            "rate_limit": {"requests_per_minute": 1000, "burst": 100_000},
-        }, token)  # fmt: skip
-        url = f"{base}/api/webhooks/alerts?api_key={company['api_key']}"
-        with alertmanager(binary, workdir, url, group_by, am_cpus) as am:
-            before = _ingested(base)
+    with server(f"sqlite:///{workdir}/aw-e2e-{len(group_by)}-{alerts}.db", workdir,
+                cpus=server_cpus) as (base, _):  # fmt: skip
+        created = company(base, f"E2E {'-'.join(group_by)}")
+        url = f"{base}/api/webhooks/alerts?api_key={created.api_key}"
+        with alertmanager(binary, workdir, alertmanager_config(url, group_by), am_cpus) as (am, _):
+            before = ingested(base)
             t0 = time.monotonic()
             for i in range(0, len(payload), 100):
-                _call(am, "POST", "/api/v2/alerts", payload[i : i + 100])
+                call(am, "POST", "/api/v2/alerts", payload[i : i + 100])
             posted = time.monotonic() - t0
             deadline = t0 + 120
             stored, keys = 0.0, 0
             while time.monotonic() < deadline:
-                stored = _ingested(base) - before
+                stored = ingested(base) - before
                 # A group that grew after its first notification is sent again, whole: the
                 # count can reach N with an alert still missing, so then check the keys.
                 if stored >= alerts:
-                    keys = _incident_keys(base, company["company"]["id"], token)
+                    keys = _incident_keys(base, created.id, created.token)
                     if keys >= alerts:
                         break
                 time.sleep(0.05)

@@ -29,10 +29,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from benchmarks._processes import postgres_schema
 
 START = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
 API_KEY = "aw_" + "b" * 43
@@ -96,28 +96,6 @@ class _Ids:
 
     def token_bytes(self, n: int) -> bytes:
         return os.urandom(n)
-
-
-@contextmanager
-def _postgres_schema() -> Iterator[str | None]:
-    base = os.environ.get("AW_BENCH_POSTGRES_URL") or os.environ.get("AW_TEST_POSTGRES_URL")
-    if not base:
-        yield None
-        return
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    plain = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"aw_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 async def _ingest(store: Any, bodies: Bodies, concurrency: int, alerts_per_body: int,
@@ -197,7 +175,7 @@ async def _run_store_case(backend: str, shape: str, alerts: int, concurrency: in
                 return await _ingest(store, bodies, concurrency, per_body, companies)
             finally:
                 await store.close()
-    with _postgres_schema() as url:
+    with postgres_schema() as url:
         if url is None:
             return None
         store = await open_sql_store(url, pool_size=max(concurrency, 5))

@@ -11,7 +11,9 @@ CPU saturation caveat: this machine has few cores shared by the server processes
 Redis and wrk. While the machine's CPUs are all busy, more processes cannot go faster: the
 curve then shows where the *machine* saturates, not the design. Each level therefore reports
 the machine's busy share (``/proc/stat``) and the CPU seconds per second taken by the server's
-processes and by every ``postgres`` process, so the reader can see which part ran out first.
+processes and by every ``postgres`` process (backends that ended during the run included,
+through the postmaster's reaped-children counters), so the reader can see which part ran out
+first. The PostgreSQL figure covers the whole server: other clients' work on it counts too.
 
 PostgreSQL comes from ``AW_BENCH_POSTGRES_URL`` (else ``AW_TEST_POSTGRES_URL``); without one
 (or without wrk) the benchmark says SKIPPED and exits 0. Without ``redis-server`` it runs on
@@ -26,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,16 +39,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .bench_http import ADMIN, _call, _lua, _postgres_schema, _single_bodies, ensure_wrk
+from benchmarks._processes import (
+    company,
+    ensure_wrk,
+    free_port,
+    postgres_base_url,
+    postgres_schema,
+    server,
+    wrk_script,
+)
+from benchmarks.bench_http import _single_bodies
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -56,7 +59,7 @@ def _redis(workdir: Path) -> Iterator[str | None]:
     if binary is None:
         yield None
         return
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -101,13 +104,22 @@ def _tree(pid: int) -> list[int]:
 
 
 def _cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by ``pids`` *and by their children that have ended*.
+
+    A process's own utime + stime vanish with it; once its parent reaps it they move to the
+    parent's cutime + cstime. Counting both keeps the figure cumulative, so the difference of
+    two readings is the CPU used in between, even when processes (PostgreSQL backends of
+    connections that closed, autovacuum workers) ended meanwhile. Summing only utime + stime of
+    the processes alive at each reading lost the ended ones' time and could go negative.
+    """
     total = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        # utime, stime, cutime, cstime (fields 14-17 of proc(5); the list starts at field 3)
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / _CLK_TCK
 
 
@@ -140,93 +152,25 @@ def _alert_rows(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _workers(server_pid: int) -> int:
-    return sum(
-        1
-        for pid in _tree(server_pid)
-        if pid != server_pid
-        and b"spawn_main" in _cmdline(pid)
-        and b"resource_tr" not in _cmdline(pid)
-    )
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-@contextmanager
-def _server(database_url: str, redis_url: str | None, workers: int, workdir: Path
-            ) -> Iterator[tuple[str, int]]:  # fmt: skip
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AW_")}
-    env.update({
-        "AW_DATABASE_URL": database_url, "AW_ADMIN_EMAIL": ADMIN[0], "AW_ADMIN_PASSWORD": ADMIN[1],
-        "AW_SECRET_KEY": "benchmark-secret-key-0123456789", "AW_LOG_LEVEL": "WARNING",
-        **({"AW_REDIS_URL": redis_url} if redis_url else {}),
-    })  # fmt: skip
-    log = (workdir / f"server-{workers}.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alertwhisperer_adapters.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited; see {log.name}")
-            try:
-                _call(base, "GET", "/readyz")
-                # One worker runs in the server process itself; more are its children.
-                if workers == 1 or _workers(process.pid) >= workers:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{workers} workers did not start; see {log.name}")
-            time.sleep(0.2)
-        yield base, process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _company(base: str) -> str:
-    token = _call(base, "POST", "/api/auth/login",
-                  {"email": ADMIN[0], "password": ADMIN[1]})["access_token"]  # fmt: skip
-    created = _call(base, "POST", "/api/companies", {"name": "Scaling"}, token)
-    _call(base, "PUT", f"/api/companies/{created['company']['id']}/settings",
-          {"rate_limit": {"requests_per_minute": 1000, "burst": 100_000}}, token)  # fmt: skip
-    api_key: str = created["api_key"]
-    return api_key
-
-
 def run_level(workers: int, redis_url: str | None, wrk: str, duration: int, connections: int,
               workdir: Path) -> dict[str, Any]:  # fmt: skip
-    with _postgres_schema() as url:
+    with postgres_schema("aw_bench_scaling") as url:
         assert url is not None
         if redis_url:
             _redis_flush(redis_url)
-        with _server(url, redis_url, workers, workdir) as (base, server_pid):
-            api_key = _company(base)
+        with server(url, workdir, workers=workers, redis_url=redis_url) as (base, server_pid):
+            api_key = company(base, "Scaling").api_key
             script = workdir / f"scaling-{workers}.lua"
-            script.write_text(_lua(f"/api/webhooks/alerts?api_key={api_key}", _single_bodies(),
-                                   {"Content-Type": "application/json"}, None))  # fmt: skip
+            script.write_text(wrk_script(f"/api/webhooks/alerts?api_key={api_key}",
+                                         _single_bodies(), {"Content-Type": "application/json"},
+                                         None))  # fmt: skip
             run = f"w{workers}-{uuid.uuid4().hex[:6]}"
             # Warm up every worker (imports, pools, caches) before measuring.
             subprocess.run([wrk, "-t1", f"-c{connections}", "-d3s", "-s", str(script), base,
                             "--", f"{run}-warm"], capture_output=True, check=True)  # fmt: skip
             rows_before = _alert_rows(url)
-            server = _tree(server_pid)
-            cpu_server, cpu_pg = _cpu_seconds(server), _cpu_seconds(_postgres_pids())
+            cpu_server = _cpu_seconds(_tree(server_pid))
+            cpu_pg = _cpu_seconds(_postgres_pids())
             busy0, total0 = _machine_ticks()
             started = time.monotonic()
             done = subprocess.run(
@@ -235,7 +179,7 @@ def run_level(workers: int, redis_url: str | None, wrk: str, duration: int, conn
             )  # fmt: skip
             seconds = time.monotonic() - started
             busy1, total1 = _machine_ticks()
-            cpu_server = _cpu_seconds(server) - cpu_server
+            cpu_server = _cpu_seconds(_tree(server_pid)) - cpu_server
             cpu_pg = _cpu_seconds(_postgres_pids()) - cpu_pg
             rows_after = _alert_rows(url)
     stats = json.loads(done.stdout.strip().splitlines()[-1])
@@ -258,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args(argv)
     wrk = ensure_wrk()
-    base = os.environ.get("AW_BENCH_POSTGRES_URL") or os.environ.get("AW_TEST_POSTGRES_URL")
-    if wrk is None or not base:
+    if wrk is None or not postgres_base_url():
         print(json.dumps({"case": "bench_scaling", "skipped": "needs wrk and a PostgreSQL URL"}))
         return 0
     levels = [int(n) for n in args.levels.split(",")]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import _streams
-from benchmarks.bench_http import _company, _ingested, _server, pin, split_cpus
+from benchmarks._processes import company, ingested, pin, server, split_cpus
 
 SINGLE_RATES = (100, 250, 500, 1000)  # alerts/s = requests/s
 BATCH_RATES = (500, 1000, 2000, 4000)  # alerts/s, in 100-alert requests
@@ -71,10 +71,10 @@ def measure(
     points = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        with _server(f"sqlite:///{workdir}/aw.db", workdir, server_cpus) as base:
+        with server(f"sqlite:///{workdir}/aw.db", workdir, cpus=server_cpus) as (base, _):
             port = int(base.rsplit(":", 1)[1])
             for n, rate in enumerate(rates):
-                api_key = _company(base, f"Bench {shape} {n}")
+                api_key = company(base, f"Bench {shape} {n}").api_key
                 spec = {
                     "host": "127.0.0.1", "port": port,
                     "path": f"/api/webhooks/alerts?api_key={api_key}",
@@ -83,12 +83,12 @@ def measure(
                 }  # fmt: skip
                 warm = {**spec, "rate": max(rates[0] / per_request, 5), "duration": 1.0}
                 open_loop({**warm, "delivery_prefix": f"warm-{n}"}, workdir, client_cpus)
-                before = _ingested(base)
+                before = ingested(base)
                 result = open_loop(
                     {**spec, "rate": rate / per_request, "duration": duration},
                     workdir, client_cpus,
                 )  # fmt: skip
-                stored = _ingested(base) - before
+                stored = ingested(base) - before
                 points.append({
                     "shape": shape, "offered_alerts_per_s": rate,
                     "served_alerts_per_s": round(result["achieved_rps"] * per_request, 1),

@@ -19,7 +19,7 @@ import pytest
 from alertwhisperer_adapters.http import ENDPOINTS
 from alertwhisperer_core import InstancePatchState
 
-from ..support.api import PASSWORD, Api, Tenant, running_api
+from ..support.api import AWS_SECRETS, PASSWORD, Api, Tenant, running_api
 
 Request = tuple[str, str, dict[str, Any] | None]
 
@@ -217,6 +217,28 @@ ROWS = [
         "/api/companies/{id}/hmac/enable",
         lambda t: ("POST", f"/api/companies/{t.company_id}/hmac/enable", None),
         (200, 200, 403),
+    ),
+    _row(
+        "GET",
+        "/api/companies/{id}/aws-credentials",
+        lambda t: ("GET", f"/api/companies/{t.company_id}/aws-credentials", None),
+        (200, 200, 403),
+    ),
+    _row(
+        "PUT",
+        "/api/companies/{id}/aws-credentials",
+        lambda t: (
+            "PUT",
+            f"/api/companies/{t.company_id}/aws-credentials",
+            {"region": "eu-central-1", "role_arn": "arn:aws:iam::123456789012:role/Walk"},
+        ),
+        (200, 200, 403),
+    ),
+    _row(
+        "DELETE",
+        "/api/companies/{id}/aws-credentials",
+        lambda t: ("DELETE", f"/api/companies/{t.company_id}/aws-credentials", None),
+        (204, 204, 403),
     ),
     _row(
         "POST",
@@ -540,6 +562,9 @@ def test_route_answers_each_role_for_own_and_foreign_company(
         actor = api.user_for(role)
         response = _send(api, actor, row.call(tenant))
         assert response.status_code == expected, response.text
+        # No one, not even the MSP admin, ever reads an AWS secret back (the audit export
+        # included: its entries name the key id's last four characters at most).
+        assert not [s for s in AWS_SECRETS if s in response.text], "an AWS secret in the answer"
         if role != "msp":
             leaked = [m for m in api.globex.markers() if m in response.text]
             assert not leaked, f"foreign data in the answer: {leaked}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from alertwhisperer_adapters.http import AppServices, create_app
 from alertwhisperer_core import (
     Asset,
+    AwsCredentials,
     Execution,
     ExecutionStatus,
     Risk,
@@ -171,7 +172,33 @@ async def _populate(world: World, hashed: str) -> dict[str, Tenant]:
             tech2=names[company_id]["tech2"],
         )
     await _remediation_records(world, tenants)
+    async with world.store() as uow:
+        for company_id, credentials in AWS_CREDENTIALS.items():
+            await uow.companies.set_aws_credentials(company_id, credentials)
+        await uow.commit()
     return tenants
+
+
+# Each tenant's own AWS credentials: no answer of any route may contain one of AWS_SECRETS.
+AWS_CREDENTIALS = {
+    "co-acme": AwsCredentials(
+        region="eu-west-1",
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+        access_key_id="AKIAACMEACMEACME7Q2Z",
+        secret_access_key="acmeSecretAccessKey000000000000000000/+=",
+    ),
+    "co-globex": AwsCredentials(
+        region="us-east-2",
+        updated_at=datetime(2026, 11, 2, tzinfo=UTC),
+        role_arn="arn:aws:iam::210987654321:role/GlobexAlertWhisperer",
+        external_id="globex-external-id-4f1d",
+    ),
+}
+AWS_SECRETS = (
+    "AKIAACMEACMEACME7Q2Z",  # the whole key id: answers show its last four characters only
+    "acmeSecretAccessKey000000000000000000/+=",
+    "globex-external-id-4f1d",
+)
 
 
 async def _remediation_records(world: World, tenants: dict[str, Tenant]) -> None:
