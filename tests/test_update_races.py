@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -120,17 +121,36 @@ def _spawn(target: Any, jobs: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
     return outcomes
 
 
+@asynccontextmanager
+async def _worker_services(
+    kind: str, url: str, database: str | None, start: Any
+) -> AsyncIterator[Any]:
+    """In a worker process: services on its own store, once every worker is ready to go."""
+    store = await _open(kind, url, database)
+    try:
+        services = storm_processes.services(store)
+        start.wait()
+        yield services
+    finally:
+        await store.close()
+
+
+def _report(out: Any, run: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Run ``run()`` in this worker process; put ("ok", its result) or ("error", ...) on ``out``."""
+    try:
+        out.put(("ok", asyncio.run(run())))
+    except BaseException as error:  # pragma: no cover - reported by the parent
+        out.put(("error", repr(error)))
+
+
 # --- incidents --------------------------------------------------------------------------------
 
 
 def _incident_worker(
     kind: str, url: str, database: str | None, role: str, incident_id: str, start: Any, out: Any
 ) -> None:
-    async def run() -> None:
-        store = await _open(kind, url, database)
-        try:
-            services = storm_processes.services(store)
-            start.wait()
+    async def run() -> str:
+        async with _worker_services(kind, url, database, start) as services:
             for i in range(ROUNDS):
                 if role == "alerts":
                     await storm_processes.send(services, _delivery(i + 1), attempts=30)
@@ -145,14 +165,9 @@ def _incident_worker(
                     await _as_a_client(
                         lambda n=note: add_incident_note(services, ADMIN, incident_id, n)
                     )
-        finally:
-            await store.close()
+        return role
 
-    try:
-        asyncio.run(run())
-        out.put(("ok", role))
-    except BaseException as error:  # pragma: no cover - reported by the parent
-        out.put(("error", repr(error)))
+    _report(out, run)
 
 
 async def test_concurrent_notes_assignments_and_alerts_lose_nothing(
@@ -220,11 +235,8 @@ def _claim_worker(
     kind: str, url: str, database: str | None, ids: list[str], start: Any, out: Any
 ) -> None:
     async def run() -> list[str]:
-        store = await _open(kind, url, database)
         won: list[str] = []
-        try:
-            services = storm_processes.services(store)
-            start.wait()
+        async with _worker_services(kind, url, database, start) as services:
             for execution_id in ids:
 
                 async def attempt(i: str = execution_id) -> None:
@@ -235,14 +247,9 @@ def _claim_worker(
                         pass  # the other process has it
 
                 await _as_a_client(attempt)
-        finally:
-            await store.close()
         return won
 
-    try:
-        out.put(("ok", asyncio.run(run())))
-    except BaseException as error:  # pragma: no cover - reported by the parent
-        out.put(("error", repr(error)))
+    _report(out, run)
 
 
 async def test_two_processes_racing_for_executions_run_each_exactly_once(

@@ -231,7 +231,10 @@ class Correlator:
         params = self._fixed or self._params_for(cid)
         retired: tuple[Incident, ...] = ()
         if clock.due < watermark:
-            retired = self._expire(clock, params)
+            # Usually the due sessions have moved on and are only re-scheduled: nothing retires.
+            expired = clock.pop_expired(params.keep)
+            if expired:
+                retired = self._retire(expired)
         # The default key spelled out: a tuple display costs less than the general getter.
         index_key = (
             (cid, alert.asset_name, alert.signature)
@@ -390,12 +393,10 @@ class Correlator:
             target.created_at,
         )  # fmt: skip
 
-    def _expire(self, clock: CompanyClock, params: _Params) -> tuple[Incident, ...]:
-        """Retire the sessions of a company that are past due: their final snapshots."""
-        keep = params.keep
-        assert keep is not None  # nothing is scheduled without an allowed lateness
+    def _retire(self, expired: list[Session]) -> tuple[Incident, ...]:
+        """Retire sessions past due (out of their schedule already): their final snapshots."""
         retired = []
-        for session in clock.pop_expired(keep):
+        for session in expired:
             retired.append(session.snapshot())
             self._forget(session)
         return tuple(retired)

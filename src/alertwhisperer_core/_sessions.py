@@ -68,13 +68,15 @@ class CompanyClock:
         if entry[0] < self.due:
             self.due = entry[0]
 
-    def pop_expired(self, keep: timedelta) -> list[Session]:
+    def pop_expired(self, keep: timedelta | None) -> list[Session]:
         """Take out the sessions whose last event lies more than ``keep`` before the watermark.
 
         Expiry is lazy: joins never touch the schedule, so an entry that comes due is checked
         against its session's real ``last_event_at`` here, and re-scheduled if the session
-        moved on. The sessions come out in schedule order, their entries cleared.
+        moved on. The sessions come out in schedule order, their entries cleared. ``keep`` is
+        None only when nothing was ever scheduled (no allowed lateness).
         """
+        assert keep is not None  # nothing is scheduled without an allowed lateness
         watermark = self.watermark
         heap, queue = self.heap, self.queue
         expired: list[Session] = []
@@ -95,8 +97,15 @@ class CompanyClock:
                 session.entry = None
                 expired.append(session)
             else:
+                # schedule(), inlined: in a storm most entries that come due are re-scheduled
+                # here (every session once per ``keep`` of event time). Comparing dues alone
+                # sends an entry with the last one's due to the heap, which is still in order.
+                # ``due`` is recomputed below.
                 entry[0] = real_due
-                self.schedule(entry)
+                if not queue or real_due > queue[-1][0]:
+                    queue.append(entry)
+                else:
+                    heappush(heap, entry)
         if queue and (not heap or queue[0] < heap[0]):
             self.due = queue[0][0]
         else:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
@@ -331,6 +331,15 @@ class _Alerts(_Repo):
         )
 
 
+def _by_start(incidents: Iterable[Incident]) -> builtins.list[Incident]:
+    """Oldest session first; the id breaks ties, as in the other stores."""
+    return sorted(incidents, key=_start_key)
+
+
+def _start_key(incident: Incident) -> tuple[datetime, str]:
+    return incident.first_event_at, incident.id
+
+
 class _Incidents(_Repo):
     async def get(self, incident_id: str) -> Incident | None:
         return self.s.incidents.get(incident_id)
@@ -368,21 +377,23 @@ class _Incidents(_Repo):
         # The unit of work already holds the whole store's lock.
         return None
 
-    def _open(self, company_id: str, key: str) -> builtins.list[Incident]:
-        ids = self.s.open_by_key.get((company_id, key), ())
-        return sorted((self.s.incidents[i] for i in ids), key=lambda i: (i.first_event_at, i.id))
+    def _open(self, company_id: str, key: str) -> Iterator[Incident]:
+        incidents = self.s.incidents
+        return (incidents[i] for i in self.s.open_by_key.get((company_id, key), ()))
 
     async def open_sessions(
         self, company_id: str, key: str, lo: datetime, hi: datetime
     ) -> builtins.list[Incident]:
-        return [
+        # Filter before sorting: a key keeps every session it ever opened until each resolves,
+        # and only the few near the alert's time are candidates (this runs once per alert).
+        return _by_start(
             i
             for i in self._open(company_id, key)
             if i.last_event_at >= lo and i.first_event_at <= hi
-        ]
+        )
 
     async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
-        return self._open(company_id, key)
+        return _by_start(self._open(company_id, key))
 
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
         return {u: len(self.s.open_by_assignee.get(u, ())) for u in user_ids}
@@ -706,27 +717,49 @@ class _Chat(_Repo):
         return counts
 
 
+R = TypeVar("R", bound=_Repo)
+
+
+class _Lazy(Generic[R]):
+    """A unit of work's repository, built on first access and then kept on the instance
+    (a non-data descriptor: the instance attribute it sets shadows it from then on)."""
+
+    def __init__(self, repo: type[R]) -> None:
+        self._repo = repo
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, uow: InMemoryUnitOfWork, owner: type | None = None) -> R:
+        repo = self._repo(uow._store, uow._journal)
+        uow.__dict__[self._name] = repo
+        return repo
+
+
 class InMemoryUnitOfWork:
     """A serial transaction over an :class:`InMemoryStore`."""
+
+    # Each repository is built on first use: a webhook delivery opens two units of work and
+    # touches a few of the fifteen, and building them all cost as much as the lookups.
+    companies = _Lazy(_Companies)
+    assets = _Lazy(_Assets)
+    alerts = _Lazy(_Alerts)
+    incidents = _Lazy(_Incidents)
+    deliveries = _Lazy(_Deliveries)
+    users = _Lazy(_Users)
+    runbooks = _Lazy(_Runbooks)
+    approvals = _Lazy(_Approvals)
+    executions = _Lazy(_Executions)
+    compliance = _Lazy(_Compliance)
+    audit = _Lazy(_Audit)
+    tokens = _Lazy(_Tokens)
+    login_attempts = _Lazy(_LoginAttempts)
+    notifications = _Lazy(_Notifications)
+    chat = _Lazy(_Chat)
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self._journal = _Journal()
-        self.companies = _Companies(store, self._journal)
-        self.assets = _Assets(store, self._journal)
-        self.alerts = _Alerts(store, self._journal)
-        self.incidents = _Incidents(store, self._journal)
-        self.deliveries = _Deliveries(store, self._journal)
-        self.users = _Users(store, self._journal)
-        self.runbooks = _Runbooks(store, self._journal)
-        self.approvals = _Approvals(store, self._journal)
-        self.executions = _Executions(store, self._journal)
-        self.compliance = _Compliance(store, self._journal)
-        self.audit = _Audit(store, self._journal)
-        self.tokens = _Tokens(store, self._journal)
-        self.login_attempts = _LoginAttempts(store, self._journal)
-        self.notifications = _Notifications(store, self._journal)
-        self.chat = _Chat(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

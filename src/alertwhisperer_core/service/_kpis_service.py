@@ -62,10 +62,7 @@ async def company_kpis(services: Services, actor: User, query: KpiFilter) -> Kpi
     not the period: Patch Manager reports how instances are now); it has no value until one of
     them was synced.
     """
-    check_range(query.since, query.until)
-    companies = narrow_companies(actor, Action.VIEW_KPIS, query.company_id)
-    until = query.until or services.clock.now()
-    since = query.since or until - DEFAULT_KPI_PERIOD
+    companies, since, until = _period(services, actor, query, DEFAULT_KPI_PERIOD)
     # Without an explicit end the period runs to now inclusive: an alert stamped this very
     # instant (or clamped to it) belongs to it, and an exclusive bound would drop it.
     bound = query.until
@@ -75,6 +72,17 @@ async def company_kpis(services: Services, actor: User, query: KpiFilter) -> Kpi
         compliance = await cached_compliance(uow, companies)
     report = compute_kpis(alert_count=alert_count, incidents=incidents, compliance=compliance)
     return KpiPeriod(report=report, since=since, until=until, company_ids=companies)
+
+
+def _period(
+    services: Services, actor: User, query: KpiFilter | KpiSeriesFilter, default: timedelta
+) -> tuple[frozenset[str] | None, datetime, datetime]:
+    """The companies ``actor`` may see of ``query`` (a foreign one is a 404) and its period:
+    ``until`` defaults to now and ``since`` to ``default`` before it."""
+    check_range(query.since, query.until)
+    companies = narrow_companies(actor, Action.VIEW_KPIS, query.company_id)
+    until = query.until or services.clock.now()
+    return companies, query.since or until - default, until
 
 
 @attrs.frozen
@@ -106,10 +114,7 @@ async def kpi_series(services: Services, actor: User, query: KpiSeriesFilter) ->
     if query.bucket not in BUCKETS:
         raise ValidationError.for_field("bucket", f"must be one of {', '.join(BUCKETS)}")
     width, default_count = BUCKETS[query.bucket]
-    check_range(query.since, query.until)
-    companies = narrow_companies(actor, Action.VIEW_KPIS, query.company_id)
-    until = query.until or services.clock.now()
-    since = query.since or until - default_count * width
+    companies, since, until = _period(services, actor, query, default_count * width)
     bucket_count(since, until, width)  # a 422 before any read for a bad period
     # Without an explicit end the period has none, as in company_kpis: what was stamped this
     # very instant (or a little later, within the future clamp) counts, in the last bucket.

@@ -138,21 +138,37 @@ async def list_alerts(
     """One page of the alerts ``actor`` may see, newest first, with each alert's incident id."""
     check_limit(query.limit)
     check_range(query.since, query.until)
-    companies = narrow_companies(actor, Action.VIEW_ALERTS, query.company_id)
+    base = _alert_query(actor, query)
     async with services.uow() as uow:
-        return await uow.alerts.list(
-            AlertQuery(
-                company_ids=companies,
-                incident_id=query.incident_id,
-                severity=query.severity,
-                status=query.status.value if query.status else None,
-                q=query.q or None,
-                since=query.since,
-                until=query.until,
-                cursor=query.cursor,
-                limit=query.limit,
-            )
-        )
+        return await uow.alerts.list(attrs.evolve(base, cursor=query.cursor, limit=query.limit))
+
+
+def _alert_query(actor: User, query: AlertFilter) -> AlertQuery:
+    """The store's query for ``query``'s filters over the companies ``actor`` may see (a
+    foreign ``company_id`` is a 404); no page yet."""
+    return AlertQuery(
+        company_ids=narrow_companies(actor, Action.VIEW_ALERTS, query.company_id),
+        incident_id=query.incident_id,
+        severity=query.severity,
+        status=query.status.value if query.status else None,
+        q=query.q or None,
+        since=query.since,
+        until=query.until,
+    )
+
+
+def _incident_query(actor: User, query: IncidentFilter) -> IncidentQuery:
+    """The store's query for ``query``'s filters over the companies ``actor`` may see (a
+    foreign ``company_id`` is a 404); no page yet."""
+    return IncidentQuery(
+        company_ids=narrow_companies(actor, Action.VIEW_INCIDENTS, query.company_id),
+        status=query.status,
+        severity=query.severity,
+        assigned_to=query.assigned_to,
+        q=query.q or None,
+        since=query.since,
+        until=query.until,
+    )
 
 
 @attrs.frozen
@@ -190,19 +206,9 @@ async def count_alerts(services: Services, actor: User, query: AlertFilter) -> A
     """How many alerts ``actor`` may see match ``query`` (its cursor and limit ignored); the
     store counts, so this costs one grouped query whatever the number of alerts."""
     check_range(query.since, query.until)
-    companies = narrow_companies(actor, Action.VIEW_ALERTS, query.company_id)
+    base = _alert_query(actor, query)
     async with services.uow() as uow:
-        groups = await uow.alerts.count_groups(
-            AlertQuery(
-                company_ids=companies,
-                incident_id=query.incident_id,
-                severity=query.severity,
-                status=query.status.value if query.status else None,
-                q=query.q or None,
-                since=query.since,
-                until=query.until,
-            )
-        )
+        groups = await uow.alerts.count_groups(base)
     return AlertCounts(
         total=sum(groups.values()),
         by_severity=_margin(groups, tuple(Severity), 0),
@@ -214,19 +220,9 @@ async def count_incidents(services: Services, actor: User, query: IncidentFilter
     """How many of the incidents :func:`list_incidents` would list match ``query`` (sort,
     cursor and limit ignored), counted by the store in one grouped query."""
     check_range(query.since, query.until)
-    companies = narrow_companies(actor, Action.VIEW_INCIDENTS, query.company_id)
+    base = _incident_query(actor, query)
     async with services.uow() as uow:
-        groups = await uow.incidents.count_groups(
-            IncidentQuery(
-                company_ids=companies,
-                status=query.status,
-                severity=query.severity,
-                assigned_to=query.assigned_to,
-                q=query.q or None,
-                since=query.since,
-                until=query.until,
-            )
-        )
+        groups = await uow.incidents.count_groups(base)
     return IncidentCounts(
         total=sum(groups.values()),
         by_severity=_margin(groups, tuple(Severity), 0),
@@ -265,16 +261,7 @@ async def list_incidents(
     check_range(query.since, query.until)
     if query.sort not in SORTS:
         raise ValidationError.for_field("sort", f"must be one of {', '.join(SORTS)}")
-    companies = narrow_companies(actor, Action.VIEW_INCIDENTS, query.company_id)
-    base = IncidentQuery(
-        company_ids=companies,
-        status=query.status,
-        severity=query.severity,
-        assigned_to=query.assigned_to,
-        q=query.q or None,
-        since=query.since,
-        until=query.until,
-    )
+    base = _incident_query(actor, query)
     async with services.uow() as uow:
         assets = _Assets(uow)
         if query.sort == "recent":
