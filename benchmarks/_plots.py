@@ -13,6 +13,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
 
 
+def _save(figure: Any, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
 def http_latency(result: dict[str, Any], path: Path) -> Path:
     """Served alerts/s and p50/p99 latency against offered load, one row per shape."""
     shapes = [s for s in ("single", "batch100") if any(p["shape"] == s for p in result["points"])]
@@ -46,10 +53,7 @@ def http_latency(result: dict[str, Any], path: Path) -> Path:
         for axis in row:
             axis.grid(True, alpha=0.3)
     figure.suptitle("HTTP server, one worker, embedded SQLite: open-loop load from the other core")
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def storm_scaling(result: dict[str, Any], path: Path) -> Path:
@@ -77,10 +81,7 @@ def storm_scaling(result: dict[str, Any], path: Path) -> Path:
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle("Storm scaling: cost per alert as open incidents grow")
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def alertmanager(result: dict[str, Any], path: Path) -> Path:
@@ -104,10 +105,7 @@ def alertmanager(result: dict[str, Any], path: Path) -> Path:
             axis.annotate(f"ratio {row['ratio']:.2f}", (i, top * 1.5), ha="center", fontsize=9)
     axis.legend(loc="upper right", fontsize=8)
     axis.grid(True, axis="y", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 PLOTS = {"http_latency": http_latency, "storm_scaling": storm_scaling, "alertmanager": alertmanager}

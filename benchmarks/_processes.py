@@ -134,7 +134,7 @@ def worker_pids(server_pid: int) -> list[int]:
     """The uvicorn worker processes of ``alertwhisperer serve --workers N`` (spawned children
     of the server process; multiprocessing's helper processes excluded)."""
     pids = []
-    for child in _children(server_pid):
+    for child in children(server_pid):
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
@@ -144,7 +144,8 @@ def worker_pids(server_pid: int) -> list[int]:
     return sorted(pids)
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (those of all its threads); none once it is gone."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:

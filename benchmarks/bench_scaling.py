@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._processes import (
+    children,
     company,
     ensure_wrk,
     free_port,
@@ -95,11 +96,7 @@ def _tree(pid: int) -> list[int]:
     while todo:
         current = todo.pop()
         found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
+        todo += children(current)
     return found
 
 

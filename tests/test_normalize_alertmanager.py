@@ -4,68 +4,33 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alertwhisperer_core import Alert, AlertStatus, Severity
-from alertwhisperer_core.errors import NormalizationError
-from alertwhisperer_core.normalize import Delivery, normalize
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from .support.normalizing import FIXTURES, Normalize, changed, fixture
+
 RECEIVED = datetime(2026, 5, 4, 10, 20, tzinfo=UTC)
 CAPTURED_RECEIVED = datetime(2026, 11, 26, 18, 2, 1, tzinfo=UTC)
 
 
-def ids() -> Callable[[], str]:
-    counter = itertools.count(1)
-    return lambda: f"alert-{next(counter)}"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return loaded
-
-
-def run(payload: dict[str, Any] | bytes, **options: Any) -> Delivery:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    options.setdefault("received_at", RECEIVED)
-    return normalize(body, company_id="acme", new_id=ids(), **options)
-
-
-def rejected(payload: dict[str, Any], **options: Any) -> NormalizationError:
-    with pytest.raises(NormalizationError) as caught:
-        run(payload, **options)
-    return caught.value
+run = Normalize(RECEIVED)
+rejected = run.rejected
 
 
 def with_alert(**changes: Any) -> dict[str, Any]:
     """The mixed fixture's first alert changed; a key set to ... is removed."""
     payload = fixture("alertmanager-webhook-v4-mixed.json")
-    element = payload["alerts"][0]
-    for key, value in changes.items():
-        if value is ...:
-            element.pop(key, None)
-        else:
-            element[key] = value
-    payload["alerts"] = [element]
-    return payload
+    return {**payload, "alerts": [changed(payload["alerts"][0], changes)]}
 
 
 def with_labels(**changes: Any) -> dict[str, Any]:
-    payload = with_alert()
-    labels = payload["alerts"][0]["labels"]
-    for key, value in changes.items():
-        if value is ...:
-            labels.pop(key, None)
-        else:
-            labels[key] = value
-    return payload
+    element = fixture("alertmanager-webhook-v4-mixed.json")["alerts"][0]
+    return with_alert(labels=changed(element["labels"], changes))
 
 
 def element_bytes(body: bytes, index: int) -> Any:

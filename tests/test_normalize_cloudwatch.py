@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from alertwhisperer_core import Alert, AlertStatus, Severity
-from alertwhisperer_core.errors import NormalizationError
-from alertwhisperer_core.normalize import Delivery, SnsSubscription, normalize
+from alertwhisperer_core.normalize import Delivery, SnsSubscription
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from .support.normalizing import FIXTURES, Normalize, changed, fixture
+
 RECEIVED = datetime(2026, 5, 4, 10, 32, tzinfo=UTC)
 ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-01-cpu"
 REASON = (
@@ -29,49 +24,18 @@ LABELS = {
 }
 
 
-def ids() -> Callable[[], str]:
-    counter = itertools.count(1)
-    return lambda: f"alert-{next(counter)}"
-
-
-def run(payload: dict[str, Any] | bytes, **options: Any) -> Delivery:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    options.setdefault("received_at", RECEIVED)
-    return normalize(body, company_id="acme", new_id=ids(), **options)
-
-
-def one(payload: dict[str, Any] | bytes, **options: Any) -> Alert:
-    (alert,) = run(payload, **options).alerts
-    return alert
-
-
-def rejected(payload: dict[str, Any], **options: Any) -> NormalizationError:
-    with pytest.raises(NormalizationError) as caught:
-        run(payload, **options)
-    return caught.value
+run = Normalize(RECEIVED)
+one, rejected = run.one, run.rejected
 
 
 def envelope(**changes: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads((FIXTURES / "cloudwatch-sns-alarm.json").read_text())
-    for key, value in changes.items():
-        if value is ...:
-            payload.pop(key, None)
-        else:
-            payload[key] = value
-    return payload
+    return changed(fixture("cloudwatch-sns-alarm.json"), changes)
 
 
 def alarm(**changes: Any) -> dict[str, Any]:
     """The alarm fixture with its decoded Message changed; a key set to ... is removed."""
     payload = envelope()
-    message = json.loads(payload["Message"])
-    for key, value in changes.items():
-        if value is ...:
-            message.pop(key, None)
-        else:
-            message[key] = value
-    payload["Message"] = json.dumps(message)
-    return payload
+    return {**payload, "Message": json.dumps(changed(json.loads(payload["Message"]), changes))}
 
 
 def test_alarm_fixture_normalizes_to_exactly_these_fields() -> None:

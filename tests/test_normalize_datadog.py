@@ -2,55 +2,27 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alertwhisperer_core import Alert, AlertStatus, Severity
-from alertwhisperer_core.errors import NormalizationError
-from alertwhisperer_core.normalize import Delivery, normalize
+from alertwhisperer_core.normalize import Delivery
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from .support.normalizing import FIXTURES, Normalize, changed, fixture
+
 RECEIVED = datetime(2026, 5, 4, 10, 20, tzinfo=UTC)
 FIXTURE_DATE = datetime(2014, 7, 29, 19, 37, 52, tzinfo=UTC)  # "date": "1406662672000"
 
 
-def ids() -> Callable[[], str]:
-    counter = itertools.count(1)
-    return lambda: f"alert-{next(counter)}"
-
-
-def run(payload: dict[str, Any] | bytes, **options: Any) -> Delivery:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    options.setdefault("received_at", RECEIVED)
-    return normalize(body, company_id="acme", new_id=ids(), **options)
-
-
-def one(payload: dict[str, Any] | bytes, **options: Any) -> Alert:
-    (alert,) = run(payload, **options).alerts
-    return alert
-
-
-def rejected(payload: dict[str, Any] | bytes, **options: Any) -> NormalizationError:
-    with pytest.raises(NormalizationError) as caught:
-        run(payload, **options)
-    return caught.value
+run = Normalize(RECEIVED)
+one, rejected = run.one, run.rejected
 
 
 def triggered(**changes: Any) -> dict[str, Any]:
     """The triggered fixture changed; a key set to ... is removed."""
-    payload: dict[str, Any] = json.loads((FIXTURES / "datadog-webhook-triggered.json").read_text())
-    for key, value in changes.items():
-        if value is ...:
-            payload.pop(key, None)
-        else:
-            payload[key] = value
-    return payload
+    return changed(fixture("datadog-webhook-triggered.json"), changes)
 
 
 EXPECTED_LABELS = {"env": "prod", "host": "web-01", "monitor": "", "tenant": "acme"}

@@ -2,56 +2,32 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alertwhisperer_core import Alert, AlertStatus, Severity
-from alertwhisperer_core.errors import NormalizationError
 from alertwhisperer_core.normalize import FUTURE_TOLERANCE, Delivery, normalize
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from .support.normalizing import FIXTURES, Normalize, changed, fixture
+
 RECEIVED = datetime(2026, 5, 4, 10, 20, tzinfo=UTC)
 EVENT = datetime(2026, 5, 4, 10, 15, 30, tzinfo=UTC)
 EVENT_EPOCH = 1777889730  # EVENT in epoch seconds
-
-
-def ids() -> Callable[[], str]:
-    counter = itertools.count(1)
-    return lambda: f"alert-{next(counter)}"
 
 
 def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
 
-def run(payload: dict[str, Any] | bytes, **options: Any) -> Delivery:
-    body = payload if isinstance(payload, bytes) else encode(payload)
-    options.setdefault("received_at", RECEIVED)
-    return normalize(body, company_id="acme", new_id=ids(), **options)
-
-
-def one(payload: dict[str, Any] | bytes, **options: Any) -> Alert:
-    delivery = run(payload, **options)
-    assert len(delivery.alerts) == 1
-    return delivery.alerts[0]
-
-
-def rejected(payload: dict[str, Any] | bytes, **options: Any) -> NormalizationError:
-    with pytest.raises(NormalizationError) as caught:
-        run(payload, **options)
-    return caught.value
+run = Normalize(RECEIVED)
+one, rejected = run.one, run.rejected
 
 
 def seed(**changes: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads((FIXTURES / "generic-seed-format.json").read_text())
-    payload.update(changes)
-    return {k: v for k, v in payload.items() if v is not ...}
+    return changed(fixture("generic-seed-format.json"), changes)
 
 
 # --- the guide's payload --------------------------------------------------------------------

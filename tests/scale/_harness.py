@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from benchmarks._processes import worker_pids as worker_pids  # the tests' h.worker_pids
 
 from alertwhisperer_core import (
     Company,
@@ -301,30 +302,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 # --- server processes ------------------------------------------------------------------------
-
-
-def worker_pids(server_pid: int) -> list[int]:
-    """The uvicorn worker processes of ``alertwhisperer serve --workers N`` (spawned children
-    of the server process; multiprocessing's helper processes excluded)."""
-    pids = []
-    for child in _children(server_pid):
-        try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            pids.append(child)
-    return sorted(pids)
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
 
 
 def kill_worker(pid: int) -> None:

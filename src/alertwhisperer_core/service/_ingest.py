@@ -313,11 +313,13 @@ async def _store_delivery(
         )
     # Lock every key of the delivery up front in one global order, so two multi-key deliveries
     # never wait on each other's locks (a deadlock on PostgreSQL). Later calls are no-ops.
+    # Each alert's key is computed once here and handed on, so correlation takes no lock.
     spec = company.settings.correlation.aggregation_key
-    for key in sorted({aggregation_key(alert, spec) for alert in delivery.alerts}):
+    keys = [aggregation_key(alert, spec) for alert in delivery.alerts]
+    for key in sorted(set(keys)):
         await uow.incidents.lock_key(company.id, key)
-    for alert in delivery.alerts:
-        incident = await _correlate(services, uow, company, alert, now, batch)
+    for alert, key in zip(delivery.alerts, keys, strict=True):
+        incident = await _correlate(services, uow, company, alert, key, now, batch)
         await uow.alerts.add(alert, incident.id if incident else None)
         if incident is not None:
             batch.order.append(incident.id)
@@ -361,12 +363,12 @@ async def _correlate(
     uow: UnitOfWork,
     company: Company,
     alert: Alert,
+    key: str,
     now: datetime,
     batch: _Batch,
 ) -> Incident | None:
+    """The incident ``alert`` joins, opens or resolves; its ``key`` is already locked."""
     settings = company.settings.correlation
-    key = aggregation_key(alert, settings.aggregation_key)
-    await uow.incidents.lock_key(company.id, key)
     if alert.status is AlertStatus.RESOLVED:
         return await _resolve(uow, company, alert, key, now, batch)
     candidates: list[Incident] = []
