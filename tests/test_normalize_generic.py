@@ -176,6 +176,22 @@ def test_forced_generic_source_without_signature_names_the_missing_field() -> No
     assert (error.field, error.message) == ("signature", "missing")
 
 
+@pytest.mark.parametrize("source", [None, "generic"])
+def test_asset_name_is_reported_before_signature(source: str | None) -> None:
+    error = rejected(seed(asset_name=" ", signature=""), source=source)
+    assert (error.field, error.message) == ("asset_name", "must not be empty")
+
+
+def test_forced_generic_source_reports_an_empty_asset_name_before_a_missing_signature() -> None:
+    error = rejected({"asset_name": ""}, source="generic")
+    assert (error.field, error.message) == ("asset_name", "must not be empty")
+
+
+def test_forced_generic_source_gives_the_detected_delivery() -> None:
+    body = encode(seed(labels={"n": 1}, fingerprint="fp", id=7, timestamp="1764547200"))
+    assert run(body, source="generic") == run(body)
+
+
 # --- labels ---------------------------------------------------------------------------------
 
 

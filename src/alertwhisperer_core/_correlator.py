@@ -293,8 +293,12 @@ class Correlator:
         if tools is not None:
             if tool not in tools:
                 tools.add(tool)
-        elif tool != session.tool_source:
-            session.tool_sources = tools = {session.tool_source, tool}
+            tool_count = len(tools)
+        elif tool == session.tool_source:
+            tool_count = 1
+        else:
+            session.tool_sources = {session.tool_source, tool}
+            tool_count = 2
         fingerprint = alert.fingerprint or ""
         if fingerprint != session.fingerprint or session.fingerprints is not None:
             session.add_fingerprint(fingerprint)
@@ -306,8 +310,7 @@ class Correlator:
         # Positional: keywords cost ~80 ns more per alert. Field order is the class's.
         return CorrelationResult(
             alert_id, session.id, False, activated, merged, False, pending,
-            retired, session.severity, count,
-            1 if tools is None else len(tools), session.created_at,
+            retired, session.severity, count, tool_count, session.created_at,
         )  # fmt: skip
 
     def _group(self, t: datetime, sessions: list[Session], params: _Params) -> Sequence[Session]:

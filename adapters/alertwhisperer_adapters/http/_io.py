@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl
 
 import attrs
 import msgspec
@@ -25,7 +26,9 @@ __all__ = [
     "Param",
     "TextParam",
     "TimeParam",
+    "header_map",
     "json_response",
+    "query_map",
     "read_body",
 ]
 
@@ -68,6 +71,25 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise PayloadTooLarge(f"Body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def header_map(request: Request) -> dict[str, str]:
+    """The request's headers as a plain dict (names lower-cased, as ASGI sends them), the
+    first value of a repeated header winning: what ``dict(request.headers)`` gives, without
+    its scan of every header for every name."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in reversed(request.scope["headers"])
+    }
+
+
+def query_map(request: Request) -> dict[str, str]:
+    """The query parameters as a plain dict, the last value of a repeated one winning (as
+    ``dict(request.query_params)`` gives), parsed straight from the query string."""
+    query: bytes = request.scope.get("query_string", b"")
+    if not query:
+        return {}
+    return dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
 
 
 @attrs.frozen

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -88,28 +88,23 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = self._request_id(scope)
+        id_header = (b"x-request-id", request_id.encode())
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
         started_response = False
 
-        async def send_tracked(message: Message) -> None:
-            nonlocal started_response
-            started_response = started_response or message["type"] == "http.response.start"
-            await send_with_id(message)
+        # One wrapper per request; only the start message is copied (to add the id).
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+            await send(message)
 
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send_with_id)
         except Exception:
             # Answered here rather than by Starlette's outer error middleware so the log line
             # carries the request id and the client still gets the one error shape.
@@ -135,19 +130,21 @@ class RequestMiddleware:
             method = scope["method"]
             self.metrics.requests.inc(method, route, str(status))
             self.metrics.latency.observe(elapsed, method, route)
-            access_logger.info(
-                "%s %s %s",
-                method,
-                route,
-                status,
-                extra={
-                    "method": method,
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                },
-            )
+            # The access line's fields are only built when someone will read them.
+            if access_logger.isEnabledFor(logging.INFO):
+                access_logger.info(
+                    "%s %s %s",
+                    method,
+                    route,
+                    status,
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    },
+                )
             REQUEST_ID.reset(token)
 
     @staticmethod
@@ -158,4 +155,5 @@ class RequestMiddleware:
                 if _SANE_ID.fullmatch(candidate):
                     return candidate
                 break
-        return uuid.uuid4().hex
+        # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
+        return os.urandom(16).hex()

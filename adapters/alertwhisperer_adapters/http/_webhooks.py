@@ -32,7 +32,7 @@ from alertwhisperer_core.service import (
 )
 
 from ._context import AppServices, app_services
-from ._io import TextParam, json_response, read_body
+from ._io import TextParam, header_map, json_response, query_map, read_body
 from ._routing import AUTH_API_KEY, Endpoint
 from ._views import GenericAlertIn, WebhookOut
 
@@ -81,8 +81,8 @@ async def receive_alerts(request: Request) -> Response:
             app.services,
             WebhookRequest(
                 body=body,
-                headers=dict(request.headers),
-                query=dict(request.query_params),
+                headers=header_map(request),
+                query=query_map(request),
             ),
         )
     except RateLimited as exc:

@@ -130,8 +130,7 @@ def normalize(
             # one comparison. Errors come in the order of the fields below.
             if not asset_name.strip() or not signature.strip():
                 check_names(wire)
-            severity_name = wire.severity
-            severity = _canonical(severity_name) or parse_severity(severity_name, field="severity")
+            severity = _canonical(wire.severity) or parse_severity(wire.severity, field="severity")
             status = FIRING if wire.status is None else status_of(wire.status)
             timestamp = wire.timestamp
             if timestamp is None:
@@ -151,8 +150,7 @@ def normalize(
                         event_time = parse_timestamp(timestamp, "timestamp")
             else:
                 event_time = parse_timestamp(timestamp, "timestamp")
-            raw_labels = wire.labels
-            labels = labels_of(raw_labels) if raw_labels else {}
+            labels = labels_of(wire.labels) if wire.labels else {}
             if not delivery_id:
                 if wire.id is UNSET and wire.delivery_id is None:
                     delivery_id = ""

@@ -32,7 +32,9 @@ from .._models import (
     Incident,
     IncidentStatus,
     Role,
+    Runbook,
     Severity,
+    User,
 )
 from .._notifications import (
     Notification,
@@ -282,10 +284,26 @@ class _Batch:
         self.assigned: list[tuple[str, str]] = []
         self.approvals: list[tuple[ApprovalRequest, str]] = []  # with the runbook's name
         self.prior_severity: dict[str, Severity] = {}
+        # Read once per delivery, not once per new incident: nothing this delivery does changes
+        # them before its incidents are written, which is after routing.
+        self.runbooks: list[Runbook] | None = None
+        self.technicians: list[User] | None = None
+        self.stored_counts: dict[str, int] | None = None
+        # Per key: the widest candidate range of this delivery's firing alerts, and the stored
+        # open sessions in it, read once per key rather than once per alert (a batch sends
+        # several alerts per key). Under the key's lock the stored copies cannot change.
+        self.ranges: dict[str, tuple[datetime, datetime]] = {}
+        self.stored: dict[str, list[Incident]] = {}
+        self.stored_by_id: dict[str, Incident] = {}
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
         self.by_key.setdefault(incident.key, set()).add(incident.id)
+
+    def widen(self, key: str, lo: datetime, hi: datetime) -> None:
+        """Make ``key``'s range cover ``[lo, hi]``."""
+        known = self.ranges.get(key)
+        self.ranges[key] = (lo, hi) if known is None else (min(known[0], lo), max(known[1], hi))
 
     def of_key(self, key: str) -> list[Incident]:
         """Incidents of ``key`` this delivery already changed (newer than the stored copies)."""
@@ -318,6 +336,11 @@ async def _store_delivery(
     keys = [aggregation_key(alert, spec) for alert in delivery.alerts]
     for key in sorted(set(keys)):
         await uow.incidents.lock_key(company.id, key)
+    settings = company.settings.correlation
+    if settings.auto_correlate:
+        for alert, key in zip(delivery.alerts, keys, strict=True):
+            if alert.status is not AlertStatus.RESOLVED:
+                batch.widen(key, *candidate_range(alert.event_time, settings))
     for alert, key in zip(delivery.alerts, keys, strict=True):
         incident = await _correlate(services, uow, company, alert, key, now, batch)
         await uow.alerts.add(alert, incident.id if incident else None)
@@ -351,7 +374,7 @@ async def _load(uow: UnitOfWork, batch: _Batch, incident_id: str) -> Incident:
     cached = batch.incidents.get(incident_id)
     if cached is not None:
         return cached
-    found = await uow.incidents.get(incident_id)
+    found = batch.stored_by_id.get(incident_id) or await uow.incidents.get(incident_id)
     if found is None:  # pragma: no cover - a candidate the store just returned
         raise LookupError(incident_id)
     batch.prior_severity.setdefault(found.id, found.severity)
@@ -374,15 +397,19 @@ async def _correlate(
     candidates: list[Incident] = []
     if settings.auto_correlate:
         lo, hi = candidate_range(alert.event_time, settings)
-        stored = await uow.incidents.open_sessions(company.id, key, lo, hi)
+        # What the store would answer for this alert's own range, and as it would order it.
+        stored = [
+            i
+            for i in await _stored_sessions(uow, company, key, batch)
+            if i.last_event_at >= lo and i.first_event_at <= hi
+        ]
         # Incidents this batch already changed are newer than the stored copies.
         merged = {i.id: batch.incidents.get(i.id, i) for i in stored}
         for changed in batch.of_key(key):
             if changed.is_open and changed.last_event_at >= lo and changed.first_event_at <= hi:
                 merged[changed.id] = changed
-        candidates = sorted(
-            (i for i in merged.values() if i.is_open), key=lambda i: (i.first_event_at, i.id)
-        )
+        # plan_correlation orders them itself (by start, then id).
+        candidates = [i for i in merged.values() if i.is_open]
     plan = plan_correlation(
         alert.event_time,
         [
@@ -420,6 +447,18 @@ async def _correlate(
     return incident
 
 
+async def _stored_sessions(
+    uow: UnitOfWork, company: Company, key: str, batch: _Batch
+) -> list[Incident]:
+    """The stored open sessions of ``key`` over the range of this delivery's alerts."""
+    found = batch.stored.get(key)
+    if found is None:
+        lo, hi = batch.ranges[key]
+        found = batch.stored[key] = await uow.incidents.open_sessions(company.id, key, lo, hi)
+        batch.stored_by_id.update((i.id, i) for i in found)
+    return found
+
+
 async def _resolve(
     uow: UnitOfWork, company: Company, alert: Alert, key: str, now: datetime, batch: _Batch
 ) -> Incident | None:
@@ -446,9 +485,9 @@ async def _route_new_incident(
     """Runbook or technician for a newly visible incident (SPEC §6, §7)."""
     if incident.in_maintenance or not incident.is_open:
         return
-    runbook = match_runbook(
-        incident.signature, company.id, await uow.runbooks.for_company(company.id)
-    )
+    if batch.runbooks is None:
+        batch.runbooks = await uow.runbooks.for_company(company.id)
+    runbook = match_runbook(incident.signature, company.id, batch.runbooks)
     if runbook is not None:
         route = remediation_route(runbook.risk, company.settings.policy, in_maintenance=False)
         if route == "auto":
@@ -488,14 +527,12 @@ async def _route_new_incident(
                     now,
                 )
             )
-    technicians = [
-        u
-        for u in await uow.users.list(frozenset({company.id}))
-        if u.role is Role.TECHNICIAN and u.active
-    ]
+    technicians = await _technicians(uow, company, batch)
     if not technicians:
         return
-    counts = dict(await uow.incidents.open_counts([u.id for u in technicians]))
+    if batch.stored_counts is None:
+        batch.stored_counts = dict(await uow.incidents.open_counts([u.id for u in technicians]))
+    counts = dict(batch.stored_counts)
     # Incidents opened and assigned earlier in this delivery are not in the store yet.
     for other in batch.incidents.values():
         if other.id in batch.opened and other.is_open and other.assigned_to in counts:
@@ -520,6 +557,17 @@ async def _route_new_incident(
             "reason": "least open incidents",
         },
     )
+
+
+async def _technicians(uow: UnitOfWork, company: Company, batch: _Batch) -> list[User]:
+    """The company's active technicians, read once per delivery."""
+    if batch.technicians is None:
+        batch.technicians = [
+            u
+            for u in await uow.users.list(frozenset({company.id}))
+            if u.role is Role.TECHNICIAN and u.active
+        ]
+    return batch.technicians
 
 
 async def _score_events(uow: UnitOfWork, company: Company, batch: _Batch, now: datetime) -> None:
