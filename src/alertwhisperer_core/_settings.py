@@ -6,6 +6,7 @@ Every constructor validates, so a settings object that exists is a valid one. Vi
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,11 +91,18 @@ class CorrelationSettings:
 
     @property
     def window(self) -> timedelta:
-        return timedelta(minutes=self.window_minutes)
+        return _minutes(self.window_minutes)
 
     @property
     def max_span(self) -> timedelta:
-        return timedelta(minutes=self.max_span_minutes)
+        return _minutes(self.max_span_minutes)
+
+
+@functools.lru_cache(maxsize=256)
+def _minutes(minutes: int) -> timedelta:
+    """``timedelta(minutes=...)``, shared: correlation asks for the window several times per
+    alert, and building a timedelta from keywords cost more than the comparisons it served."""
+    return timedelta(minutes=minutes)
 
 
 @attrs.frozen
