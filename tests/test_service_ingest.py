@@ -435,3 +435,61 @@ async def test_endless_conflicts_give_up_and_store_nothing() -> None:
     with pytest.raises(TransientConflict):
         await world.post(generic(at=T0))
     assert await world.counts() == (0, 0)
+
+
+def _alertmanager_batch(alerts: list[tuple[str, int]]) -> dict[str, object]:
+    """An Alertmanager v4 payload: one firing alert per (instance, minutes after T0)."""
+    return {
+        "version": "4",
+        "groupKey": "g",
+        "alerts": [
+            {
+                "status": "firing",
+                "startsAt": (T0 + minutes(at)).isoformat(),
+                "endsAt": "0001-01-01T00:00:00Z",
+                "fingerprint": f"{n:016x}",
+                "labels": {"alertname": "disk_full", "instance": f"{host}:9100"},
+                "annotations": {"summary": "disk full"},
+            }
+            for n, (host, at) in enumerate(alerts)
+        ],
+    }
+
+
+async def test_a_batch_reads_each_keys_sessions_and_the_technicians_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alertwhisperer_core.memory import _store
+
+    world = make_world(T0 + minutes(60))
+    await world.add_company()
+    await world.add_user("t1", Role.TECHNICIAN, "acme")
+    earlier = await world.post(generic(asset="srv-a", at=T0))
+    reads: list[str] = []
+    user_lists: list[object] = []
+    open_sessions = _store._Incidents.open_sessions
+    list_users = _store._Users.list
+
+    async def counting_sessions(self, company_id, key, lo, hi):  # type: ignore[no-untyped-def]
+        reads.append(key)
+        return await open_sessions(self, company_id, key, lo, hi)
+
+    async def counting_users(self, company_ids=None):  # type: ignore[no-untyped-def]
+        user_lists.append(company_ids)
+        return await list_users(self, company_ids)
+
+    monkeypatch.setattr(_store._Incidents, "open_sessions", counting_sessions)
+    monkeypatch.setattr(_store._Users, "list", counting_users)
+    batch = [("srv-a", 1), ("srv-b", 1), ("srv-a", 2), ("srv-b", 3), ("srv-a", 4), ("srv-c", 5)]
+    outcome = await world.post(
+        _alertmanager_batch(batch), headers={"user-agent": "Alertmanager/0.25.0"}
+    )
+    assert outcome.status == 202
+    # One read per key, not per alert; srv-a's alerts join the incident stored before.
+    assert sorted(reads) == ["srv-a|disk_full", "srv-b|disk_full", "srv-c|disk_full"]
+    incident_ids = outcome.body["incident_ids"]
+    assert incident_ids[0] == earlier.body["incident_ids"][0]
+    assert [world.store.incidents[i].alert_count for i in incident_ids] == [4, 2, 1]
+    # srv-b and srv-c opened incidents, both routed from one read of the technicians.
+    assert user_lists == [frozenset({"acme"})]
+    assert all(world.store.incidents[i].assigned_to == "t1" for i in incident_ids)

@@ -330,8 +330,8 @@ async def _store_delivery(
             },
         )
     # Lock every key of the delivery up front in one global order, so two multi-key deliveries
-    # never wait on each other's locks (a deadlock on PostgreSQL). Later calls are no-ops.
-    # Each alert's key is computed once here and handed on, so correlation takes no lock.
+    # never wait on each other's locks (a deadlock on PostgreSQL). Each alert's key is computed
+    # once here and handed on, so correlation takes no lock of its own.
     spec = company.settings.correlation.aggregation_key
     keys = [aggregation_key(alert, spec) for alert in delivery.alerts]
     for key in sorted(set(keys)):
