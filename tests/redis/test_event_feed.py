@@ -157,3 +157,15 @@ async def test_close_ends_iteration(backends: RedisBackends) -> None:
     subscription = backends.feed.subscribe()
     await subscription.close()
     assert await asyncio.wait_for(_take(subscription, 1), WAIT) == []
+
+
+async def test_close_stops_the_reader_wherever_it_is(redis_url: str, prefix: str) -> None:
+    # redis-py sometimes swallowed the cancellation of the reader's first commands, and close()
+    # then waited forever (about one close in two in the test suite, in exactly this
+    # sequence); every close must end, and promptly.
+    for _ in range(6):
+        backends = open_redis_backends(redis_url, prefix=prefix)
+        subscription = backends.feed.subscribe()
+        await subscription.close()
+        assert await asyncio.wait_for(_take(subscription, 1), WAIT) == []
+        await asyncio.wait_for(backends.close(), 5.0)

@@ -36,6 +36,10 @@ DEFAULT_MAXLEN = 10_000
 DEFAULT_QUEUE_SIZE = 1_000
 BLOCK_MS = 1_000
 _READ_COUNT = 500
+# How long close() waits for the reader to stop after cancelling it, then after dropping its
+# connection (see close()).
+_CANCEL_GRACE_SECONDS = 0.25
+_DISCONNECT_GRACE_SECONDS = 2.0
 _FIELD = b"e"
 _STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
@@ -127,6 +131,7 @@ class RedisEventFeed:
         self._block_ms = block_ms
         self._subscribers: set[RedisFeedSubscription] = set()
         self._reader: asyncio.Task[None] | None = None
+        self._reader_client: Any = None
         self.dropped = 0  # events not published because Redis was down
 
     async def publish(self, event: Event) -> None:
@@ -177,8 +182,15 @@ class RedisEventFeed:
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            done, _ = await asyncio.wait({reader}, timeout=_CANCEL_GRACE_SECONDS)
+            if not done and self._reader_client is not None:
+                # redis-py can swallow a cancellation that lands inside a blocking XREAD (seen
+                # here about one close in two): dropping the reader's connection ends the read.
+                with contextlib.suppress(*REDIS_ERRORS):
+                    await self._reader_client.connection_pool.disconnect()
+                done, _ = await asyncio.wait({reader}, timeout=_DISCONNECT_GRACE_SECONDS)
+            if not done:
+                logger.error("the event stream reader did not stop; abandoned")
         self._end_all()
 
     def _ensure_reader(self) -> None:
@@ -192,9 +204,10 @@ class RedisEventFeed:
     async def _read(self) -> None:
         # Its own client: a blocking read holds its connection, and needs a longer timeout.
         client = self._redis.make_client(socket_timeout=self._block_ms / 1000 + 5)
+        self._reader_client = client
         last: str | None = None
         try:
-            while True:
+            while asyncio.current_task() is self._reader:
                 try:
                     if last is None:
                         newest: Any = await client.xrevrange(self.key, count=1)
@@ -203,6 +216,8 @@ class RedisEventFeed:
                         {self.key: last}, count=_READ_COUNT, block=self._block_ms
                     )
                 except REDIS_ERRORS as exc:
+                    if asyncio.current_task() is not self._reader:
+                        return  # closed: close() dropped the connection under the read
                     self._redis.health.failed(exc)
                     self._end_all()
                     last = None
@@ -217,7 +232,9 @@ class RedisEventFeed:
                         for subscription in list(self._subscribers):
                             subscription.offer(entry)
         finally:
-            await client.aclose()
+            self._reader_client = None
+            with contextlib.suppress(*REDIS_ERRORS):
+                await client.aclose()
 
 
 def _entry_or_none(entry_id: bytes, fields: dict[bytes, bytes]) -> FeedEntry | None:
