@@ -465,28 +465,29 @@ async def test_a_batch_reads_each_keys_sessions_and_the_technicians_once(
     await world.add_company()
     await world.add_user("t1", Role.TECHNICIAN, "acme")
     earlier = await world.post(generic(asset="srv-a", at=T0))
-    reads: list[str] = []
+    reads: list[list[str]] = []
     user_lists: list[object] = []
-    open_sessions = _store._Incidents.open_sessions
+    open_sessions = _store._Incidents.open_sessions_of_keys
     list_users = _store._Users.list
 
-    async def counting_sessions(self, company_id, key, lo, hi):  # type: ignore[no-untyped-def]
-        reads.append(key)
-        return await open_sessions(self, company_id, key, lo, hi)
+    async def counting_sessions(self, company_id, ranges):  # type: ignore[no-untyped-def]
+        reads.append(sorted(ranges))
+        return await open_sessions(self, company_id, ranges)
 
     async def counting_users(self, company_ids=None):  # type: ignore[no-untyped-def]
         user_lists.append(company_ids)
         return await list_users(self, company_ids)
 
-    monkeypatch.setattr(_store._Incidents, "open_sessions", counting_sessions)
+    monkeypatch.setattr(_store._Incidents, "open_sessions_of_keys", counting_sessions)
     monkeypatch.setattr(_store._Users, "list", counting_users)
     batch = [("srv-a", 1), ("srv-b", 1), ("srv-a", 2), ("srv-b", 3), ("srv-a", 4), ("srv-c", 5)]
     outcome = await world.post(
         _alertmanager_batch(batch), headers={"user-agent": "Alertmanager/0.25.0"}
     )
     assert outcome.status == 202
-    # One read per key, not per alert; srv-a's alerts join the incident stored before.
-    assert sorted(reads) == ["srv-a|disk_full", "srv-b|disk_full", "srv-c|disk_full"]
+    # One read for the whole delivery, not one per key or alert; srv-a's alerts join the
+    # incident stored before.
+    assert reads == [["srv-a|disk_full", "srv-b|disk_full", "srv-c|disk_full"]]
     incident_ids = outcome.body["incident_ids"]
     assert incident_ids[0] == earlier.body["incident_ids"][0]
     assert [world.store.incidents[i].alert_count for i in incident_ids] == [4, 2, 1]

@@ -175,6 +175,11 @@ class Incident:
     def is_open(self) -> bool:
         return self.status is not IncidentStatus.RESOLVED and self.merged_into is None
 
+    @property
+    def pending(self) -> bool:
+        """A group still below the company's ``min_alerts`` (what correlation plans read)."""
+        return self.status is IncidentStatus.PENDING
+
 
 @attrs.frozen
 class Asset:

@@ -226,6 +226,14 @@ class IncidentRepository(Protocol):
     async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
         """Every open, unmerged incident of the key, oldest first (resolution lookups)."""
 
+    async def open_sessions_of_keys(
+        self, company_id: str, ranges: Mapping[str, tuple[datetime, datetime] | None]
+    ) -> Mapping[str, builtins.list[Incident]]:
+        """:meth:`open_sessions` for several keys at once (a ``None`` range:
+        :meth:`open_for_key`), every key of ``ranges`` in the answer. A delivery's keys are
+        read in one round trip where the store allows, not one per key; call it once the
+        keys are locked."""
+
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]: ...
     async def last_assignee(self, company_id: str) -> str | None: ...
     async def list(self, query: IncidentQuery) -> Page[Incident]: ...

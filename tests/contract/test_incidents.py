@@ -337,3 +337,70 @@ async def test_keys_locked_up_front_each_read_their_own_sessions(
     assert [i.id for i in a] == ["a1"]
     assert c == []
     assert [i.id for i in every_a] == ["a1", "a2"]
+
+
+async def test_open_sessions_of_keys_answer_each_key_as_the_single_key_reads_do(
+    store: UnitOfWorkFactory,
+) -> None:
+    await _add(
+        store,
+        _session("a-near", 0, 5, key="a"), _session("a-far", 60 * 24, 60 * 24, key="a"),
+        _session("b-old", -30, 4, key="b"), _session("b-in", 3, 6, key="b"),
+        _session("b-shut", 0, 1, key="b", status=IncidentStatus.RESOLVED),
+        _session("c-far", 60 * 24, 60 * 24 + 1, key="c"), _session("c-near", 1, 2, key="c"),
+        _session("d-globex", 0, 1, key="d", company_id="globex"),
+        _session("e-merged", 0, 1, key="e", merged_into="a-near"),
+    )  # fmt: skip
+    ranges = {
+        "a": (at(-15), at(15)),
+        "b": (at(5), at(20)),
+        "c": None,  # every open incident of the key, as open_for_key
+        "d": (at(-60), at(60)),
+        "e": None,
+        "none": (at(0), at(1)),
+    }
+    async with store() as uow:
+        for key in sorted(ranges):
+            await uow.incidents.lock_key("acme", key)
+        # The unit of work's own writes are laid over what is stored, as for single reads.
+        await uow.incidents.add(_session("a-new", 10, 10, key="a"))
+        await uow.incidents.update(_session("b-in", 3, 6, key="b", status=IncidentStatus.RESOLVED))
+        found = await uow.incidents.open_sessions_of_keys("acme", ranges)
+        await uow.commit()
+    assert {key: [i.id for i in incidents] for key, incidents in found.items()} == {
+        "a": ["a-near", "a-new"],
+        "b": [],
+        "c": ["c-near", "c-far"],
+        "d": [],
+        "e": [],
+        "none": [],
+    }
+
+
+async def test_open_sessions_of_keys_match_single_key_reads_in_the_same_unit_of_work(
+    store: UnitOfWorkFactory,
+) -> None:
+    sessions = [
+        _session(f"{key}-{n}", n * 40, n * 40 + 20, key=key) for key in "pqr" for n in range(4)
+    ]
+    await _add(store, *sessions)
+    ranges = {"p": (at(10), at(45)), "q": (at(100), at(100)), "r": None}
+    async with store() as uow:
+        for key in sorted(ranges):
+            await uow.incidents.lock_key("acme", key)
+        many = await uow.incidents.open_sessions_of_keys("acme", ranges)
+        single = {
+            "p": await uow.incidents.open_sessions("acme", "p", at(10), at(45)),
+            "q": await uow.incidents.open_sessions("acme", "q", at(100), at(100)),
+            "r": await uow.incidents.open_for_key("acme", "r"),
+        }
+        await uow.commit()
+    assert dict(many) == single
+    assert [i.id for i in many["p"]] == ["p-0", "p-1"]
+    assert [i.id for i in many["q"]] == ["q-2"]
+    assert [i.id for i in many["r"]] == ["r-0", "r-1", "r-2", "r-3"]
+
+
+async def test_open_sessions_of_no_keys_is_empty(store: UnitOfWorkFactory) -> None:
+    async with store() as uow:
+        assert dict(await uow.incidents.open_sessions_of_keys("acme", {})) == {}

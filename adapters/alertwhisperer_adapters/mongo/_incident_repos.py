@@ -186,6 +186,28 @@ class MongoIncidents:
     async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
         return await self._open(company_id, key)
 
+    async def open_sessions_of_keys(
+        self, company_id: str, ranges: Mapping[str, tuple[datetime, datetime] | None]
+    ) -> Mapping[str, builtins.list[Incident]]:
+        # One query for every key: ranged keys over the union of their ranges (a batch's
+        # alerts are close in time), then each key's own range applied here.
+        found: dict[str, builtins.list[Incident]] = {key: [] for key in ranges}
+        spans = [span for span in ranges.values() if span is not None]
+        where: dict[str, Any] = {"company_id": company_id, "key": {"$in": builtins.list(ranges)}}
+        if len(spans) == len(ranges) and spans:
+            where["first_event_at"] = {"$lte": micros(max(hi for _, hi in spans))}
+            where["last_event_at"] = {"$gte": micros(min(lo for lo, _ in spans))}
+        if ranges:
+            await self.uow.flush_incidents()
+            docs = await self.uow.find(s.INCIDENTS, {**where, "is_open": True}, sort=_BY_START)
+            for incident in map(incident_from_doc, docs):
+                span = ranges[incident.key]
+                if span is None or (
+                    incident.last_event_at >= span[0] and incident.first_event_at <= span[1]
+                ):
+                    found[incident.key].append(incident)
+        return found
+
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
         counts = dict.fromkeys(user_ids, 0)
         if not counts:

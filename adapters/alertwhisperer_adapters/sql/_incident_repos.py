@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, cast, column, func, or_, select
+from sqlalchemy import BigInteger, Text, any_, cast, column, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from alertwhisperer_core import Alert, AlertStatus, Incident, IncidentStatus, Severity
 from alertwhisperer_core._cursor import encode_cursor
@@ -165,6 +166,31 @@ _OPEN_IN_RANGE = Prepared(
         _I.last_event_at >= param("lo", UtcDateTime()),
     )
 )
+# Several keys' open incidents in one statement (a delivery's keys, locked beforehand), the
+# key list as one parameter so the SQL is the same for any number of keys: a JSON array for
+# SQLite (json_each), an array for PostgreSQL (= ANY).
+_KEYS_SQLITE = _I.key.in_(
+    select(column("value", Identifier)).select_from(func.json_each(param("keys")))
+)
+_KEYS_PG = _I.key == any_(cast(param("keys"), ARRAY(Text)))
+
+
+def _of_keys(keys: Any, *, ranged: bool) -> Prepared:
+    where = [_I.company_id == param("c"), keys, _I.is_open]
+    if ranged:
+        where += [
+            _I.first_event_at <= param("hi", UtcDateTime()),
+            _I.last_event_at >= param("lo", UtcDateTime()),
+        ]
+    return Prepared(select(*m.INCIDENT_COLUMNS).where(*where))
+
+
+_OF_KEYS = {
+    (True, True): _of_keys(_KEYS_SQLITE, ranged=True),
+    (True, False): _of_keys(_KEYS_SQLITE, ranged=False),
+    (False, True): _of_keys(_KEYS_PG, ranged=True),
+    (False, False): _of_keys(_KEYS_PG, ranged=False),
+}
 # A read for one alert also covers this much time on either side, so the other alerts of a
 # batch (close in time) are answered from it.
 _MARGIN = timedelta(hours=1)
@@ -281,6 +307,46 @@ class SqlIncidents:
             for i in self._overlay(company_id, key, stored)
             if i.last_event_at >= lo and i.first_event_at <= hi
         ]
+
+    async def open_sessions_of_keys(
+        self, company_id: str, ranges: Mapping[str, tuple[datetime, datetime] | None]
+    ) -> Mapping[str, builtins.list[Incident]]:
+        # Read every locked key not known yet in (at most) two statements, ranged keys over
+        # the union of their ranges (a delivery's alerts are close in time); what is read is
+        # remembered per key, so the per-key answers below come from memory.
+        sqlite = self.uow.dialect.is_sqlite
+        todo: dict[bool, dict[str, tuple[datetime, datetime] | None]] = {True: {}, False: {}}
+        for key, span in ranges.items():
+            known = self._known.get((company_id, key))
+            lo, hi = span if span is not None else (None, None)
+            if (known is None or not known.covers(lo, hi)) and self.uow.holds_key(
+                key_lock_id(company_id, key)
+            ):
+                todo[span is not None][key] = span
+        for ranged, spans in todo.items():
+            if not spans:
+                continue
+            params: dict[str, Any] = {"c": company_id}
+            params["keys"] = m.json_text(builtins.list(spans)) if sqlite else builtins.list(spans)
+            lo = hi = None
+            if ranged:
+                lo = min(span[0] for span in spans.values() if span) - _MARGIN
+                hi = max(span[1] for span in spans.values() if span) + _MARGIN
+                params |= {"lo": lo, "hi": hi}
+            rows = await self.uow.rows(_OF_KEYS[sqlite, ranged], params)
+            found: dict[str, builtins.list[Incident]] = {key: [] for key in spans}
+            for incident in map(m.incident_from_row, rows):
+                found[incident.key].append(incident)
+            for key, incidents in found.items():
+                self._known[(company_id, key)] = _Known(lo, hi, incidents)
+        return {
+            key: (
+                await self.open_for_key(company_id, key)
+                if span is None
+                else await self.open_sessions(company_id, key, *span)
+            )
+            for key, span in ranges.items()
+        }
 
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
         counts = dict.fromkeys(user_ids, 0)

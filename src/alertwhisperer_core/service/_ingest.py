@@ -6,14 +6,14 @@ Nothing is stored when a step rejects; an accepted delivery is committed in one 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from .._approvals import remediation_route, request_approval
-from .._correlation import SessionView, aggregation_key, candidate_range, plan_correlation
+from .._correlation import aggregation_key, candidate_range, choose_survivor, select_sessions
 from .._idempotency import DELIVERY_WINDOW, DeliveryRecord
 from .._incidents import (
     absorb_alert,
@@ -290,8 +290,8 @@ class _Batch:
         self.technicians: list[User] | None = None
         self.stored_counts: dict[str, int] | None = None
         # Per key: the widest candidate range of this delivery's firing alerts, and the stored
-        # open sessions in it, read once per key rather than once per alert (a batch sends
-        # several alerts per key). Under the key's lock the stored copies cannot change.
+        # open sessions in it (every open incident for a key with a recovery), read once for
+        # the whole delivery. Under the keys' locks the stored copies cannot change.
         self.ranges: dict[str, tuple[datetime, datetime]] = {}
         self.stored: dict[str, list[Incident]] = {}
         self.stored_by_id: dict[str, Incident] = {}
@@ -341,6 +341,16 @@ async def _store_delivery(
         for alert, key in zip(delivery.alerts, keys, strict=True):
             if alert.status is not AlertStatus.RESOLVED:
                 batch.widen(key, *candidate_range(alert.event_time, settings))
+    # Every stored open session the delivery can touch, in one read for all its keys: a
+    # firing alert's key over the range of its alerts, a recovery's key whole.
+    spans: dict[str, tuple[datetime, datetime] | None] = dict(batch.ranges)
+    for alert, key in zip(delivery.alerts, keys, strict=True):
+        if alert.status is AlertStatus.RESOLVED:
+            spans[key] = None
+    if spans:
+        batch.stored = dict(await uow.incidents.open_sessions_of_keys(company.id, spans))
+        for found in batch.stored.values():
+            batch.stored_by_id.update((i.id, i) for i in found)
     for alert, key in zip(delivery.alerts, keys, strict=True):
         incident = await _correlate(services, uow, company, alert, key, now, batch)
         await uow.alerts.add(alert, incident.id if incident else None)
@@ -393,34 +403,30 @@ async def _correlate(
     """The incident ``alert`` joins, opens or resolves; its ``key`` is already locked."""
     settings = company.settings.correlation
     if alert.status is AlertStatus.RESOLVED:
-        return await _resolve(uow, company, alert, key, now, batch)
-    candidates: list[Incident] = []
+        return _resolve(alert, key, now, batch)
+    group: Sequence[Incident] = ()
     if settings.auto_correlate:
-        lo, hi = candidate_range(alert.event_time, settings)
-        # What the store would answer for this alert's own range, and as it would order it.
-        stored = [
-            i
-            for i in await _stored_sessions(uow, company, key, batch)
+        t = alert.event_time
+        window = settings.window
+        lo, hi = t - window, t + window
+        # What the store would answer for this alert's own range; incidents this batch already
+        # changed are newer than the stored copies.
+        incidents = batch.incidents
+        merged = {
+            i.id: incidents.get(i.id, i)
+            for i in batch.stored[key]
             if i.last_event_at >= lo and i.first_event_at <= hi
-        ]
-        # Incidents this batch already changed are newer than the stored copies.
-        merged = {i.id: batch.incidents.get(i.id, i) for i in stored}
+        }
         for changed in batch.of_key(key):
-            if changed.is_open and changed.last_event_at >= lo and changed.first_event_at <= hi:
+            if changed.last_event_at >= lo and changed.first_event_at <= hi:
                 merged[changed.id] = changed
-        # plan_correlation orders them itself (by start, then id).
-        candidates = [i for i in merged.values() if i.is_open]
-    plan = plan_correlation(
-        alert.event_time,
-        [
-            SessionView(i.id, i.first_event_at, i.last_event_at, i.status is IncidentStatus.PENDING)
-            for i in candidates
-        ],
-        settings,
-    )
+        if merged:
+            # plan_correlation's rules, on the incidents themselves: ordered by start, then id.
+            candidates = sorted((i for i in merged.values() if i.is_open), key=_by_start)
+            group = select_sessions(t, candidates, window, settings.max_span)
     # With auto_correlate off every alert is its own incident, so min_alerts cannot apply.
     pending_group = settings.min_alerts > 1 and settings.auto_correlate
-    if plan.join is None:
+    if not group:
         incident = open_incident(
             incident_id=services.ids.new_id(),
             alert=alert,
@@ -434,12 +440,15 @@ async def _correlate(
             batch.activated.add(incident.id)
         batch.touch(incident)
         return incident
-    incident = absorb_alert(await _load(uow, batch, plan.join), alert)
-    for other_id in plan.merge:
-        incident, absorbed = merge_into(incident, await _load(uow, batch, other_id), now)
-        await uow.alerts.reassign(other_id, incident.id)
+    survivor = choose_survivor(group)
+    incident = absorb_alert(await _load(uow, batch, survivor.id), alert)
+    for other in group:
+        if other is survivor:
+            continue
+        incident, absorbed = merge_into(incident, await _load(uow, batch, other.id), now)
+        await uow.alerts.reassign(other.id, incident.id)
         batch.touch(absorbed)
-        batch.activated.discard(other_id)
+        batch.activated.discard(other.id)
     if incident.status is IncidentStatus.PENDING and incident.alert_count >= settings.min_alerts:
         incident = activate(incident, now)
         batch.activated.add(incident.id)
@@ -447,27 +456,16 @@ async def _correlate(
     return incident
 
 
-async def _stored_sessions(
-    uow: UnitOfWork, company: Company, key: str, batch: _Batch
-) -> list[Incident]:
-    """The stored open sessions of ``key`` over the range of this delivery's alerts."""
-    found = batch.stored.get(key)
-    if found is None:
-        lo, hi = batch.ranges[key]
-        found = batch.stored[key] = await uow.incidents.open_sessions(company.id, key, lo, hi)
-        batch.stored_by_id.update((i.id, i) for i in found)
-    return found
+def _by_start(incident: Incident) -> tuple[datetime, str]:
+    return incident.first_event_at, incident.id
 
 
-async def _resolve(
-    uow: UnitOfWork, company: Company, alert: Alert, key: str, now: datetime, batch: _Batch
-) -> Incident | None:
-    stored = await uow.incidents.open_for_key(company.id, key)
+def _resolve(alert: Alert, key: str, now: datetime, batch: _Batch) -> Incident | None:
+    # Every stored open incident of the key (read whole for a recovery's key).
+    stored = batch.stored[key]
     current = {i.id: batch.incidents.get(i.id, i) for i in stored}
     current.update((i.id, i) for i in batch.of_key(key))
-    matching = sorted(
-        (i for i in current.values() if resolves(alert, i)), key=lambda i: (i.first_event_at, i.id)
-    )
+    matching = sorted((i for i in current.values() if resolves(alert, i)), key=_by_start)
     for incident in matching:
         batch.touch(resolve_from_source(incident, alert, now))
     # The recovery is listed with the latest incident it resolved.
