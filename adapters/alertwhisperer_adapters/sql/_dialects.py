@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     text,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -68,6 +69,7 @@ class Dialect:
         self.upsert_secret = Prepared(self._upsert(s.company_secrets, ["company_id"]))
         self.upsert_asset = Prepared(self._upsert(s.assets, ["id"]))
         self.upsert_incident = Prepared(self._upsert(s.incidents, ["id"]))
+        self._incident_updates: dict[tuple[str, ...], Prepared] = {}
         self.upsert_user = Prepared(self._upsert(s.users, ["id"]))
         self.upsert_runbook = Prepared(self._upsert(s.runbooks, ["id"]))
         self.upsert_approval = Prepared(self._upsert(s.approvals, ["id"]))
@@ -90,6 +92,24 @@ class Dialect:
                 "WHERE id = :alert_id"
             )
         self.renumber_member = Prepared(text(renumber))
+
+    def update_incident(self, columns: tuple[str, ...]) -> Prepared:
+        """``UPDATE incidents SET`` just ``columns`` ``WHERE id = :id`` (parameters ``id`` and
+        ``v_<column>``), built once per set of columns.
+
+        An upsert rewrites every column, so SQLite rewrites the entry of every index on them;
+        a storm's update changes two or three columns and so touches two or three indexes.
+        """
+        found = self._incident_updates.get(columns)
+        if found is None:
+            table = s.incidents
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("id"))
+                .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
+            )
+            found = self._incident_updates[columns] = Prepared(stmt)
+        return found
 
     def _insert(self, table: Table) -> Any:
         if self.is_sqlite:

@@ -31,7 +31,7 @@ from ._types import Identifier, UtcDateTime
 if TYPE_CHECKING:
     from ._uow import SqlUnitOfWork
 
-__all__ = ["SqlAlerts", "SqlIncidents"]
+__all__ = ["OpenIncidentCache", "SqlAlerts", "SqlIncidents"]
 
 _AL = s.alerts.c
 _ALERT = Prepared(select(*m.ALERT_COLUMNS).where(_AL.id == param("id")))
@@ -191,6 +191,8 @@ _OF_KEYS = {
     (False, True): _of_keys(_KEYS_PG, ranged=True),
     (False, False): _of_keys(_KEYS_PG, ranged=False),
 }
+# SQLite: the lock id every key shares (its write lock is the whole database's).
+_SQLITE_LOCK = 0
 # A read for one alert also covers this much time on either side, so the other alerts of a
 # batch (close in time) are answered from it.
 _MARGIN = timedelta(hours=1)
@@ -222,36 +224,113 @@ class _Known:
         )
 
 
+class OpenIncidentCache:
+    """SQLite: the stored open incidents of the keys this process has read, kept from one unit
+    of work to the next, so a storm's keys are not read and decoded again for every delivery.
+
+    It is right because this process's one connection reads it only inside a write
+    transaction (``BEGIN IMMEDIATE``: nobody else commits meanwhile): this process's own
+    commits update it (:meth:`SqlIncidents.committed`), and ``PRAGMA data_version``, which
+    changes exactly when another connection commits, empties it. At most ``max_keys`` keys
+    are held; past that it starts over.
+    """
+
+    __slots__ = ("keys", "max_keys", "version")
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self.max_keys = max_keys
+        self.keys: dict[tuple[str, str], _Known] = {}
+        self.version: int | None = None
+
+    def validate(self, data_version: int) -> None:
+        """Forget everything if another connection committed since the last look."""
+        if data_version != self.version:
+            self.keys.clear()
+            self.version = data_version
+
+    def clear(self) -> None:
+        self.keys.clear()
+        self.version = None
+
+
 class SqlIncidents:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
-        # This transaction's writes, newest version of each (flushed or not).
+        # This transaction's writes, newest version of each (flushed or not), and by key.
         self._written: dict[str, Incident] = {}
+        self._written_by_key: dict[tuple[str, str], dict[str, Incident]] = {}
         # (company, key) → what is known of its stored open incidents (read under its lock).
         self._known: dict[tuple[str, str], _Known] = {}
+        self._known_by_id: dict[str, Incident] = {}
+        # SQLite: the process's cache of stored open incidents, once checked in this
+        # transaction (None: not yet, or not SQLite).
+        self._shared: OpenIncidentCache | None = None
 
     def forget(self) -> None:
         """Drop what was read or written: the transaction ended (locks released)."""
         self._written.clear()
+        self._written_by_key.clear()
         self._known.clear()
+        self._known_by_id.clear()
+        self._shared = None
+
+    def committed(self) -> None:
+        """SQLite: this transaction committed; what it read and wrote is now what is stored,
+        so the process's cache takes both (it is called before :meth:`forget`)."""
+        shared = self._shared
+        if shared is None:
+            return
+        if len(shared.keys) + len(self._known) > shared.max_keys:
+            shared.keys.clear()
+        for ck, known in self._known.items():
+            shared.keys[ck] = known
+        for ck, written in self._written_by_key.items():
+            known = shared.keys.get(ck)
+            if known is None:
+                continue
+            for incident in written.values():
+                # A written incident outside the entry's range only makes it a superset.
+                if incident.is_open:
+                    known.incidents[incident.id] = incident
+                else:
+                    known.incidents.pop(incident.id, None)
+
+    def _cached(self, ck: tuple[str, str]) -> _Known | None:
+        """What this transaction or (SQLite, under the write lock) the process knows of the
+        stored open incidents of ``ck``."""
+        known = self._known.get(ck)
+        if known is not None or not self.uow.dialect.is_sqlite:
+            return known
+        if not self.uow.holds_key(_SQLITE_LOCK):
+            return None
+        shared = self._shared
+        if shared is None:
+            shared = getattr(self.uow.store, "open_incidents", None)
+            if shared is None:
+                return None
+            self._shared = shared
+            version = self.uow.store.sqlite_connection.execute("PRAGMA data_version").fetchone()
+            shared.validate(version[0])
+        known = shared.keys.get(ck)
+        if known is not None:
+            self._remember(ck, known)
+        return known
+
+    def _remember(self, ck: tuple[str, str], known: _Known) -> None:
+        self._known[ck] = known
+        self._known_by_id.update(known.incidents)
 
     def _overlay(self, company_id: str, key: str, stored: Iterable[Incident]) -> list[Incident]:
         """``stored`` open incidents of the key with this transaction's writes laid over,
         oldest first."""
-        current = {i.id: self._written.get(i.id, i) for i in stored}
-        for incident in self._written.values():
-            if incident.company_id == company_id and incident.key == key:
-                current[incident.id] = incident
+        current = {i.id: i for i in stored}
+        current.update(self._written_by_key.get((company_id, key), {}))
         return _by_start(i for i in current.values() if i.is_open)
 
     async def get(self, incident_id: str) -> Incident | None:
-        written = self._written.get(incident_id)
-        if written is not None:
-            return written
-        for known in self._known.values():
-            found = known.incidents.get(incident_id)
-            if found is not None:
-                return found
+        found = self._written.get(incident_id) or self._known_by_id.get(incident_id)
+        if found is not None:
+            return found
         rows = await self.uow.rows(_INCIDENT, {"id": incident_id})
         return m.incident_from_row(rows[0]) if rows else None
 
@@ -262,21 +341,32 @@ class SqlIncidents:
         self._write(incident)
 
     def _write(self, incident: Incident) -> None:
-        self.uow.buffer_incident(m.incident_row(incident))
+        stored = None
+        if incident.id not in self._written:
+            # Its first write in this transaction: the copy read under the key's lock is what
+            # the database holds, so only the columns that differ from it are written.
+            known = self._known_by_id.get(incident.id)
+            if known is not None:
+                stored = m.incident_row(known)
+        self.uow.buffer_incident(m.incident_row(incident), stored)
         self._written[incident.id] = incident
+        ck = (incident.company_id, incident.key)
+        self._written_by_key.setdefault(ck, {})[incident.id] = incident
 
     async def lock_key(self, company_id: str, key: str) -> None:
-        await self.uow.lock_key(key_lock_id(company_id, key))
+        # SQLite's write lock is the whole database's: one id stands for every key there.
+        sqlite = self.uow.dialect.is_sqlite
+        await self.uow.lock_key(_SQLITE_LOCK if sqlite else key_lock_id(company_id, key))
 
     async def _stored_open(
         self, company_id: str, key: str, lo: datetime | None, hi: datetime | None
     ) -> list[Incident]:
         """Stored open incidents of the key overlapping [lo, hi] (at least), remembered
         while the key's lock is held."""
-        known = self._known.get((company_id, key))
+        known = self._cached((company_id, key))
         if known is not None and known.covers(lo, hi):
             return list(known.incidents.values())
-        lock_id = key_lock_id(company_id, key)
+        lock_id = _SQLITE_LOCK if self.uow.dialect.is_sqlite else key_lock_id(company_id, key)
         held = self.uow.holds_key(lock_id)
         if held and lo is not None and hi is not None:
             lo, hi = lo - _MARGIN, hi + _MARGIN
@@ -291,7 +381,7 @@ class SqlIncidents:
             rows = await self.uow.rows(_OPEN_IN_RANGE, params)
         found = [m.incident_from_row(r) for r in rows]
         if held:
-            self._known[(company_id, key)] = _Known(lo, hi, found)
+            self._remember((company_id, key), _Known(lo, hi, found))
         return found
 
     async def open_for_key(self, company_id: str, key: str) -> builtins.list[Incident]:
@@ -317,12 +407,15 @@ class SqlIncidents:
         sqlite = self.uow.dialect.is_sqlite
         todo: dict[bool, dict[str, tuple[datetime, datetime] | None]] = {True: {}, False: {}}
         for key, span in ranges.items():
-            known = self._known.get((company_id, key))
+            known = self._cached((company_id, key))
             lo, hi = span if span is not None else (None, None)
             if (known is None or not known.covers(lo, hi)) and self.uow.holds_key(
-                key_lock_id(company_id, key)
+                _SQLITE_LOCK if sqlite else key_lock_id(company_id, key)
             ):
                 todo[span is not None][key] = span
+        if not sqlite and len(todo[True]) + len(todo[False]) == 1:
+            # One key: its own read takes its lock in the same round trip (below).
+            todo = {True: {}, False: {}}
         for ranged, spans in todo.items():
             if not spans:
                 continue
@@ -338,7 +431,7 @@ class SqlIncidents:
             for incident in map(m.incident_from_row, rows):
                 found[incident.key].append(incident)
             for key, incidents in found.items():
-                self._known[(company_id, key)] = _Known(lo, hi, incidents)
+                self._remember((company_id, key), _Known(lo, hi, incidents))
         return {
             key: (
                 await self.open_for_key(company_id, key)

@@ -232,6 +232,17 @@ def incident_row(incident: Incident) -> dict[str, Any]:
     }
 
 
+def incident_changes(
+    row: dict[str, Any], stored: dict[str, Any]
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The columns where ``row`` differs from the ``stored`` row of the same incident, and
+    the parameters of :meth:`~._dialects.Dialect.update_incident` that write just those."""
+    columns = tuple(c for c, value in row.items() if stored[c] != value)
+    params = {f"v_{c}": row[c] for c in columns}
+    params["id"] = row["id"]
+    return columns, params
+
+
 def incident_from_row(row: Sequence[Any]) -> Incident:
     (
         id_,

@@ -290,12 +290,13 @@ _USER_BY_EMAIL = Prepared(
     select(*dm.USER_COLUMNS).where(_U.email_lc == param("e")).order_by(_U.id).limit(1)
 )
 _MEMBERS_OF = select(_UC.user_id).where(_UC.company_id == param("c"))
-_USERS_OF = Prepared(select(*dm.USER_COLUMNS).where(_U.id.in_(_MEMBERS_OF)))
-_ALL_USERS = Prepared(select(*dm.USER_COLUMNS))
-_ALL_MEMBERSHIPS = Prepared(select(_UC.user_id, _UC.company_id))
-_MEMBERSHIPS_OF_MEMBERS = Prepared(
-    select(_UC.user_id, _UC.company_id).where(_UC.user_id.in_(_MEMBERS_OF))
+# Users with their memberships in one statement (one round trip, not two): a row per
+# membership, or one with a NULL company for a user without any.
+_WITH_MEMBERSHIPS = select(*dm.USER_COLUMNS, _UC.company_id).select_from(
+    s.users.outerjoin(s.user_companies, _UC.user_id == _U.id)
 )
+_USERS_OF = Prepared(_WITH_MEMBERSHIPS.where(_U.id.in_(_MEMBERS_OF)))
+_ALL_USERS = Prepared(_WITH_MEMBERSHIPS)
 _MEMBERSHIPS_OF_USER = Prepared(
     select(_UC.user_id, _UC.company_id).where(_UC.user_id == param("id"))
 )
@@ -306,6 +307,19 @@ _INSERT_MEMBERSHIP = Prepared(
 
 def _by_email(user: User) -> tuple[str, str]:
     return (user.email, user.id)
+
+
+def _users_joined(rows: Sequence[Any]) -> builtins.list[User]:
+    """Users from rows of ``_WITH_MEMBERSHIPS``, by email."""
+    users: dict[str, Any] = {}
+    companies: dict[str, set[str]] = {}
+    for row in rows:
+        users.setdefault(row[0], row[:-1])
+        member_of = companies.setdefault(row[0], set())
+        if row[-1] is not None:
+            member_of.add(row[-1])
+    found = [dm.user_from_row(r, frozenset(companies[r[0]])) for r in users.values()]
+    return sorted(found, key=_by_email)
 
 
 def _users(rows: Sequence[Any], memberships: Sequence[Any]) -> builtins.list[User]:
@@ -338,18 +352,14 @@ class SqlUsers(_Repo):
             cache = await self.uow.read_cache(self.table)
             key = (self.table, "of", company_id)
             if key not in cache:
-                rows = await self.uow.rows(_USERS_OF, params)
-                memberships = await self.uow.rows(_MEMBERSHIPS_OF_MEMBERS, params)
-                cache[key] = tuple(sorted(_users(rows, memberships), key=_by_email))
+                cache[key] = tuple(_users_joined(await self.uow.rows(_USERS_OF, params)))
             return builtins.list(cache[key])
         if company_ids is None:
             # Everyone (the ingest path's notifications ask this), remembered the same way.
             cache = await self.uow.read_cache(self.table)
             key = (self.table, "all")
             if key not in cache:
-                rows = await self.uow.rows(_ALL_USERS)
-                memberships = await self.uow.rows(_ALL_MEMBERSHIPS)
-                cache[key] = tuple(sorted(_users(rows, memberships), key=_by_email))
+                cache[key] = tuple(_users_joined(await self.uow.rows(_ALL_USERS)))
             return builtins.list(cache[key])
         stmt = select(*dm.USER_COLUMNS)
         members = select(_UC.user_id, _UC.company_id)

@@ -43,6 +43,7 @@ from ._chat import SqlChat
 from ._compliance import SqlCompliance
 from ._executions import SqlExecutions
 from ._fast import Compiled, Prepared
+from ._mapping import incident_changes
 from ._notifications import SqlNotifications
 from ._repositories import (
     SqlAlerts,
@@ -153,6 +154,10 @@ class SqlUnitOfWork:
         self._pending_alerts: list[dict[str, Any]] = []
         # Latest row per incident id; a dict keeps first-write order, which is insertion order.
         self._pending_incidents: dict[str, dict[str, Any]] = {}
+        # Per pending incident, its row as the database holds it (None: not known); and the
+        # rows this transaction flushed, which the database now holds.
+        self._incident_bases: dict[str, dict[str, Any] | None] = {}
+        self._flushed_incidents: dict[str, dict[str, Any]] = {}
         self._pending_audit: list[dict[str, Any]] = []
         self._deliveries_pending = 0
         self._deliveries_committed = 0
@@ -352,10 +357,11 @@ class SqlUnitOfWork:
         """The rows of one statement (empty for one without a result)."""
         return (await self.execute(statement, params, takes_lock=takes_lock)).all()
 
-    async def run_many(self, prepared: Prepared, params: Sequence[Mapping[str, Any]]) -> None:
-        """Run a prepared write once per parameter set (an ``executemany``)."""
+    async def run_many(self, prepared: Prepared, params: Sequence[Mapping[str, Any]]) -> int:
+        """Run a prepared write once per parameter set (an ``executemany``); the number of
+        rows it changed."""
         if not params:
-            return
+            return 0
         if not self._in_tx:
             await self._begin()
         if self._pending_locks:
@@ -366,16 +372,17 @@ class SqlUnitOfWork:
             if self._sqlite:
                 if self._group is not None:
                     self._group.written |= compiled.tables
-                self._raw.executemany(compiled.sql, batch)
-                return
+                changed: int = self._raw.executemany(compiled.sql, batch).rowcount
+                return changed
             if self._begin_pending:
                 self._begin_pending = False
                 async with self._raw.pipeline(), self._raw.cursor() as cursor:
                     await self._raw.execute("BEGIN")
                     await cursor.executemany(compiled.sql, batch)
-                return
+                return int(cursor.rowcount)
             async with self._raw.cursor() as cursor:
                 await cursor.executemany(compiled.sql, batch)
+                return int(cursor.rowcount)
 
     # --- key locks ---------------------------------------------------------------------------
 
@@ -409,10 +416,23 @@ class SqlUnitOfWork:
         return True
 
     async def _send_locks(self) -> None:
-        while self._pending_locks:
-            lock_id = next(iter(self._pending_locks))
-            del self._pending_locks[lock_id]
-            await self._lock_now(lock_id)
+        """Take the pending key locks, in the order requested, in one round trip (a batch
+        of a hundred keys would otherwise wait for a hundred)."""
+        locks = list(self._pending_locks)
+        self._pending_locks.clear()
+        if len(locks) <= 1:
+            for lock_id in locks:
+                await self._lock_now(lock_id)
+            return
+        sql = self.dialect.lock_key.compiled(self.store.sa_dialect).sql
+        raw = self._raw
+        with self._errors(sql, locks):
+            async with raw.pipeline():
+                if self._begin_pending:
+                    self._begin_pending = False
+                    await raw.execute("BEGIN")
+                for lock_id in locks:
+                    await raw.execute(sql, {"lock_id": lock_id})
 
     async def _lock_now(self, lock_id: int) -> None:
         compiled = self.dialect.lock_key.compiled(self.store.sa_dialect)
@@ -431,8 +451,34 @@ class SqlUnitOfWork:
     def buffer_alert(self, row: dict[str, Any]) -> None:
         self._pending_alerts.append(row)
 
-    def buffer_incident(self, row: dict[str, Any]) -> None:
-        self._pending_incidents[row["id"]] = row
+    def buffer_incident(self, row: dict[str, Any], stored: dict[str, Any] | None = None) -> None:
+        """Write ``row`` at the next flush. ``stored``: the incident's row as the database
+        holds it (None: not known), so that the flush writes only the columns that changed."""
+        incident_id = row["id"]
+        if incident_id not in self._pending_incidents:
+            self._incident_bases[incident_id] = self._flushed_incidents.get(incident_id, stored)
+        self._pending_incidents[incident_id] = row
+
+    def _incident_writes(self) -> list[tuple[Prepared, list[dict[str, Any]]]]:
+        """The pending incident writes as statements: an upsert of every column where the
+        stored row is not known (new incidents), else an update of the changed columns only,
+        one statement per set of columns."""
+        pending, self._pending_incidents = self._pending_incidents, {}
+        bases, self._incident_bases = self._incident_bases, {}
+        upserts: list[dict[str, Any]] = []
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for incident_id, row in pending.items():
+            base = bases.get(incident_id)
+            if base is None:
+                upserts.append(row)
+                continue
+            columns, params = incident_changes(row, base)
+            if columns:
+                updates.setdefault(columns, []).append(params)
+        self._flushed_incidents.update(pending)
+        writes = [(self.dialect.upsert_incident, upserts)] if upserts else []
+        writes += [(self.dialect.update_incident(c), rows) for c, rows in updates.items()]
+        return writes
 
     def buffer_audit(self, row: dict[str, Any]) -> None:
         self._pending_audit.append(row)
@@ -443,10 +489,13 @@ class SqlUnitOfWork:
             await self.run_many(self.dialect.insert_alert, rows)
 
     async def flush_incidents(self) -> None:
-        if self._pending_incidents:
-            rows = list(self._pending_incidents.values())
-            self._pending_incidents = {}
-            await self.run_many(self.dialect.upsert_incident, rows)
+        for prepared, rows in self._incident_writes():
+            changed = await self.run_many(prepared, rows)
+            updated = prepared is not self.dialect.upsert_incident
+            if self._sqlite and updated and changed != len(rows):
+                # An update computed against a stored row the database does not hold: never
+                # lose it silently (the unit of work fails and nothing is committed).
+                raise RuntimeError(f"incident update matched {changed} of {len(rows)} rows")
 
     async def flush_audit(self) -> None:
         if self._pending_audit:
@@ -469,14 +518,12 @@ class SqlUnitOfWork:
     async def _pg_commit(self) -> None:
         """PostgreSQL: the buffered writes and COMMIT in one round trip (a pipeline: the
         first failing statement aborts the rest, COMMIT included)."""
-        writes = []
-        if self._pending_incidents:
-            writes.append((self.dialect.upsert_incident, list(self._pending_incidents.values())))
+        writes = self._incident_writes()
         if self._pending_alerts:
             writes.append((self.dialect.insert_alert, self._pending_alerts))
         if self._pending_audit:
             writes.append((self.dialect.insert_audit, self._pending_audit))
-        self._pending_incidents, self._pending_alerts, self._pending_audit = {}, [], []
+        self._pending_alerts, self._pending_audit = [], []
         locks = list(self._pending_locks)
         self._pending_locks.clear()
         if self._begin_pending and not writes:
@@ -531,6 +578,7 @@ class SqlUnitOfWork:
         """Forget everything written since the last commit."""
         self._pending_alerts.clear()
         self._pending_incidents.clear()
+        self._incident_bases.clear()
         self._pending_audit.clear()
         self._deliveries_pending = 0
         self._after_transaction()
@@ -581,6 +629,7 @@ class SqlUnitOfWork:
             self.store.forget_table(table)
 
     def _after_transaction(self) -> None:
+        self._flushed_incidents.clear()
         self._begin_pending = False
         self.locked_keys.clear()
         self._pending_locks.clear()
