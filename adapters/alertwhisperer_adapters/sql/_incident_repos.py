@@ -305,10 +305,7 @@ class SqlIncidents:
             return None
         shared = self._shared
         if shared is None:
-            shared = getattr(self.uow.store, "open_incidents", None)
-            if shared is None:
-                return None
-            self._shared = shared
+            shared = self._shared = self.uow.store.open_incidents
             version = self.uow.store.sqlite_connection.execute("PRAGMA data_version").fetchone()
             shared.validate(version[0])
         known = shared.keys.get(ck)

@@ -22,6 +22,7 @@ from sqlalchemy.pool import StaticPool
 from . import _schema as s
 from ._crypto import SecretBox
 from ._dialects import Dialect
+from ._incident_repos import OpenIncidentCache
 from ._migrate import current_revision, head_revision, migrate, sync_database_url
 from ._types import UtcDateTime
 from ._uow import SqlUnitOfWork
@@ -200,6 +201,8 @@ class SqlStore:
         self._last_delivery_at: datetime | None = None
         # SQLite only: reads shared by units of work (see SqlUnitOfWork.read_cache).
         self.read_cache: dict[tuple[Any, ...], Any] = {}
+        # SQLite only: stored open incidents per key, kept between units of work.
+        self.open_incidents = OpenIncidentCache()
         self._data_version: int | None = None
 
     def check_cache_version(self, version: int) -> None:
@@ -285,6 +288,7 @@ class SqlStore:
                 raw.execute("ROLLBACK")
         # Reads cached during the group may have seen its writes, which are gone now.
         self.read_cache.clear()
+        self.open_incidents.clear()
         if not group.done.done():
             group.done.set_exception(error)
             group.done.exception()  # retrieved here too: a member may never await it

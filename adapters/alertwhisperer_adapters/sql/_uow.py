@@ -221,6 +221,7 @@ class SqlUnitOfWork:
                 if raw.in_transaction and self._group is None:
                     # Left open by a unit of work whose rollback failed: start clean.
                     raw.execute("ROLLBACK")
+                    self.store.open_incidents.clear()
                 self._raw = raw
             else:
                 try:
@@ -557,6 +558,8 @@ class SqlUnitOfWork:
             if self._sqlite:
                 with self._errors("RELEASE SAVEPOINT aw_uow"):
                     self._raw.execute("RELEASE SAVEPOINT aw_uow")
+                # Still holding the connection: the next unit of work sees the cache updated.
+                self.incidents.committed()
             else:
                 with self._errors("COMMIT"):
                     await self._raw.execute("COMMIT")
