@@ -42,7 +42,6 @@ import logging
 import os
 import secrets
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,13 +124,37 @@ class SystemClock:
 
 
 class SystemIds:
-    """Random ids and secure random bytes from the operating system."""
+    """Random ids (UUID version 4, as 32 hex digits) and secure random bytes from the
+    operating system.
+
+    Ids are made 256 at a time from one read of the system's randomness: ``uuid4()`` makes
+    one system call and one ``UUID`` object per id, about 10 µs here, and a 100-alert
+    delivery needs more than a hundred ids.
+    """
+
+    _BATCH = 256
+
+    def __init__(self) -> None:
+        self._ready: list[str] = []
 
     def new_id(self) -> str:
-        return uuid.uuid4().hex
+        try:
+            return self._ready.pop()  # atomic: safe from a worker thread too
+        except IndexError:
+            self._ready = _uuid4_hex(self._BATCH)
+            return self.new_id()
 
     def token_bytes(self, n: int) -> bytes:
         return secrets.token_bytes(n)
+
+
+def _uuid4_hex(n: int) -> list[str]:
+    """``n`` random UUID4s in hex (RFC 9562: version nibble 4, variant bits 10)."""
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
+    text = raw.hex()
+    return [text[i : i + 32] for i in range(0, 32 * n, 32)]
 
 
 class ThreadedPasswordHasher:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import stat
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,17 @@ def test_system_clock_is_aware_utc_and_ids_are_random() -> None:
     ids = SystemIds()
     assert ids.new_id() != ids.new_id()
     assert len(ids.token_bytes(32)) == 32
+
+
+def test_system_ids_are_distinct_uuid4_hex_across_refills() -> None:
+    ids = SystemIds()
+    made = [ids.new_id() for _ in range(3 * SystemIds._BATCH + 7)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
 
 
 def test_threaded_hasher_round_trips() -> None:
