@@ -179,10 +179,22 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_durable_commits(tmp_p
             mode = (await uow.execute(text("PRAGMA journal_mode"))).scalar_one()
             keys = (await uow.execute(text("PRAGMA foreign_keys"))).scalar_one()
             synchronous = (await uow.execute(text("PRAGMA synchronous"))).scalar_one()
+        durable_by_the_store = store.wal is not None
     finally:
         await store.close()
-    # synchronous 2 is FULL: a commit is on disk before the delivery is answered.
-    assert (mode, keys, synchronous) == ("wal", 1, 2)
+    # synchronous 1 is NORMAL: COMMIT does not sync; the store syncs the WAL itself and a
+    # commit returns once that sync is done (see test_sql_durability.py).
+    assert (mode, keys, synchronous, durable_by_the_store) == ("wal", 1, 1, True)
+
+
+async def test_sqlite_synchronous_normal_leaves_commits_unsynced(tmp_path: Path) -> None:
+    store = await open_sql_store(f"sqlite:///{tmp_path}/aw.db", sqlite_synchronous="NORMAL")
+    try:
+        async with store() as uow:
+            synchronous = (await uow.execute(text("PRAGMA synchronous"))).scalar_one()
+        assert (synchronous, store.wal) == (1, None)
+    finally:
+        await store.close()
 
 
 async def _write_while_another_process_holds_the_lock(

@@ -11,8 +11,11 @@ driver's own connection; the transaction is driven here, explicitly:
   serializes this process's units of work (one connection, no polling on ``busy_timeout``);
   other processes wait on ``busy_timeout``. Group commit: units of work queued behind each
   other share one transaction (:class:`~._store.SqliteGroup`), each under a savepoint, and
-  one ``COMMIT`` (one fsync) makes them all durable; each one's :meth:`commit` returns only
-  after that. A unit of work that saw a group's uncommitted writes waits for it the same way.
+  one ``COMMIT`` commits them all. ``COMMIT`` writes to the WAL without an fsync and hands
+  the connection on at once; each member's :meth:`commit` then waits until a sync of the WAL
+  that started after the ``COMMIT`` is done (:class:`~._store.WalSync`: one sync covers
+  every commit made before it started). A unit of work that read what is not durable yet (an
+  open group's writes, or a commit's whose sync is not done) waits for it the same way.
 - PostgreSQL: ``READ COMMITTED`` plus transaction-scoped advisory locks per (company, key),
   taken by :meth:`IncidentRepository.lock_key`, serialize correlation of one key. A lock is
   taken by the next read of the key's incidents itself (one round trip for both), or before
@@ -146,6 +149,7 @@ class SqlUnitOfWork:
         # COMMIT it waits for before reporting success.
         self._group: SqliteGroup | None = None
         self._member = False  # it wrote into that group (else it may only have read from it)
+        # The tables read since the last commit ("*": not known).
         self._read_tables: set[str] = set()
         self.locked_keys: set[int] = set()
         # PostgreSQL key locks not sent yet: the next read of that key takes the lock itself
@@ -194,8 +198,11 @@ class SqlUnitOfWork:
         # Cancelled mid-statement, or the connection is lost: the connection goes, not back
         # to the pool (a lost one would fail the next unit of work too).
         broken = isinstance(exc, asyncio.CancelledError | DatabaseUnavailable)
+        durable_at = 0
         try:
             await self.rollback()
+            if exc is None and self._sqlite and self._raw is not None:
+                durable_at = self.store.read_ticket(self._read_tables)
         except DatabaseUnavailable:
             # Nothing to roll back on a lost connection: the server already did.
             broken = True
@@ -205,8 +212,11 @@ class SqlUnitOfWork:
             await self._release(broken=broken)
         group, self._group = self._group, None
         if group is not None and exc is None and self._saw_writes_of(group):
-            # It read writes of others that are not durable yet: answer only once they are.
+            # It read writes of others not committed yet: answer only once they are durable.
             await self.store.await_group(group)
+        elif durable_at:
+            # It read what commits not yet durable wrote: answer only once they are.
+            await self.store.wait_durable(durable_at)
         if self._deliveries_committed and self._latest_delivery is not None:
             await self.store.note_deliveries(self._deliveries_committed, self._latest_delivery)
 
@@ -216,13 +226,12 @@ class SqlUnitOfWork:
         if self._raw is None:
             if self._sqlite:
                 await self.store.acquire_sqlite()
-                raw = self.store.sqlite_connection
+                raw = self._raw = self.store.sqlite_connection
                 self._group = self.store.group
                 if raw.in_transaction and self._group is None:
                     # Left open by a unit of work whose rollback failed: start clean.
                     raw.execute("ROLLBACK")
                     self.store.open_incidents.clear()
-                self._raw = raw
             else:
                 try:
                     conn = await self.store.async_engine().connect()
@@ -252,6 +261,9 @@ class SqlUnitOfWork:
     async def _begin(self) -> None:
         raw = await self._connect()
         if self._sqlite:
+            failure = self.store.durability_failure()
+            if failure is not None:
+                raise failure  # nothing it wrote could be promised durable
             group = self.store.group
             if group is None:
                 await self._begin_immediate(raw)
@@ -335,11 +347,10 @@ class SqlUnitOfWork:
         driver_params = compiled.params(params or {})
         try:
             if self._sqlite:
-                if self._group is not None:
-                    if compiled.reads:
-                        self._read_tables |= compiled.tables
-                    else:
-                        self._group.written |= compiled.tables
+                if compiled.reads:
+                    self._read_tables |= compiled.tables
+                elif self._group is not None:
+                    self._group.written |= compiled.tables
                 cursor = raw.execute(compiled.sql, driver_params)
                 if cursor.description:  # cheap in sqlite3, and right for PRAGMA too
                     return Result([compiled.row(r) for r in cursor.fetchall()], cursor.rowcount)
