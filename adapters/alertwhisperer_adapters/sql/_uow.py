@@ -32,6 +32,7 @@ import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -170,21 +171,67 @@ class SqlUnitOfWork:
         self.memo: dict[tuple[Any, ...], Any] = {}
         self._dirty: set[str] = set()
         self._version_checked = False
-        self.companies = SqlCompanies(self)
-        self.assets = SqlAssets(self)
-        self.alerts = SqlAlerts(self)
+        # The incidents repository keeps per-transaction state; the others are built on first
+        # use (a delivery's two units of work use a few of the fifteen).
         self.incidents = SqlIncidents(self)
-        self.deliveries = SqlDeliveries(self)
-        self.users = SqlUsers(self)
-        self.runbooks = SqlRunbooks(self)
-        self.approvals = SqlApprovals(self)
-        self.executions = SqlExecutions(self)
-        self.compliance = SqlCompliance(self)
-        self.audit = SqlAudit(self)
-        self.tokens = SqlTokens(self)
-        self.login_attempts = SqlLoginAttempts(self)
-        self.notifications = SqlNotifications(self)
-        self.chat = SqlChat(self)
+
+    # --- repositories, built on first use -------------------------------------------------------
+
+    @cached_property
+    def companies(self) -> SqlCompanies:
+        return SqlCompanies(self)
+
+    @cached_property
+    def assets(self) -> SqlAssets:
+        return SqlAssets(self)
+
+    @cached_property
+    def alerts(self) -> SqlAlerts:
+        return SqlAlerts(self)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveries:
+        return SqlDeliveries(self)
+
+    @cached_property
+    def users(self) -> SqlUsers:
+        return SqlUsers(self)
+
+    @cached_property
+    def runbooks(self) -> SqlRunbooks:
+        return SqlRunbooks(self)
+
+    @cached_property
+    def approvals(self) -> SqlApprovals:
+        return SqlApprovals(self)
+
+    @cached_property
+    def executions(self) -> SqlExecutions:
+        return SqlExecutions(self)
+
+    @cached_property
+    def compliance(self) -> SqlCompliance:
+        return SqlCompliance(self)
+
+    @cached_property
+    def audit(self) -> SqlAudit:
+        return SqlAudit(self)
+
+    @cached_property
+    def tokens(self) -> SqlTokens:
+        return SqlTokens(self)
+
+    @cached_property
+    def login_attempts(self) -> SqlLoginAttempts:
+        return SqlLoginAttempts(self)
+
+    @cached_property
+    def notifications(self) -> SqlNotifications:
+        return SqlNotifications(self)
+
+    @cached_property
+    def chat(self) -> SqlChat:
+        return SqlChat(self)
 
     async def __aenter__(self) -> Self:
         return self
