@@ -32,7 +32,6 @@ import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -134,6 +133,24 @@ def _driver_errors(dbapi_error: type[Exception], sql: str, params: Any) -> Itera
         raise translate(error, sql, params) from error
 
 
+_REPOSITORIES: dict[str, Any] = {
+    "companies": SqlCompanies,
+    "assets": SqlAssets,
+    "alerts": SqlAlerts,
+    "deliveries": SqlDeliveries,
+    "users": SqlUsers,
+    "runbooks": SqlRunbooks,
+    "approvals": SqlApprovals,
+    "executions": SqlExecutions,
+    "compliance": SqlCompliance,
+    "audit": SqlAudit,
+    "tokens": SqlTokens,
+    "login_attempts": SqlLoginAttempts,
+    "notifications": SqlNotifications,
+    "chat": SqlChat,
+}
+
+
 class SqlUnitOfWork:
     """A transaction over every repository; use as ``async with store() as uow``."""
 
@@ -175,63 +192,32 @@ class SqlUnitOfWork:
         # use (a delivery's two units of work use a few of the fifteen).
         self.incidents = SqlIncidents(self)
 
-    # --- repositories, built on first use -------------------------------------------------------
+    # --- repositories, built on first use ---------------------------------------------------
 
-    @cached_property
-    def companies(self) -> SqlCompanies:
-        return SqlCompanies(self)
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not set yet: a repository is built at its first use and
+        # kept (functools.cached_property would take a lock on every first access on 3.11).
+        factory = _REPOSITORIES.get(name)
+        if factory is None:
+            raise AttributeError(name)
+        repository = self.__dict__[name] = factory(self)
+        return repository
 
-    @cached_property
-    def assets(self) -> SqlAssets:
-        return SqlAssets(self)
-
-    @cached_property
-    def alerts(self) -> SqlAlerts:
-        return SqlAlerts(self)
-
-    @cached_property
-    def deliveries(self) -> SqlDeliveries:
-        return SqlDeliveries(self)
-
-    @cached_property
-    def users(self) -> SqlUsers:
-        return SqlUsers(self)
-
-    @cached_property
-    def runbooks(self) -> SqlRunbooks:
-        return SqlRunbooks(self)
-
-    @cached_property
-    def approvals(self) -> SqlApprovals:
-        return SqlApprovals(self)
-
-    @cached_property
-    def executions(self) -> SqlExecutions:
-        return SqlExecutions(self)
-
-    @cached_property
-    def compliance(self) -> SqlCompliance:
-        return SqlCompliance(self)
-
-    @cached_property
-    def audit(self) -> SqlAudit:
-        return SqlAudit(self)
-
-    @cached_property
-    def tokens(self) -> SqlTokens:
-        return SqlTokens(self)
-
-    @cached_property
-    def login_attempts(self) -> SqlLoginAttempts:
-        return SqlLoginAttempts(self)
-
-    @cached_property
-    def notifications(self) -> SqlNotifications:
-        return SqlNotifications(self)
-
-    @cached_property
-    def chat(self) -> SqlChat:
-        return SqlChat(self)
+    if TYPE_CHECKING:
+        companies: SqlCompanies
+        assets: SqlAssets
+        alerts: SqlAlerts
+        deliveries: SqlDeliveries
+        users: SqlUsers
+        runbooks: SqlRunbooks
+        approvals: SqlApprovals
+        executions: SqlExecutions
+        compliance: SqlCompliance
+        audit: SqlAudit
+        tokens: SqlTokens
+        login_attempts: SqlLoginAttempts
+        notifications: SqlNotifications
+        chat: SqlChat
 
     async def __aenter__(self) -> Self:
         return self
