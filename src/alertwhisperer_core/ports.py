@@ -76,6 +76,7 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserRepository",
+    "sessions_key_by_key",
 ]
 
 T = TypeVar("T")
@@ -208,6 +209,23 @@ class AlertRepository(Protocol):
     ) -> Mapping[int, int]:
         """Alerts with ``since <= event_time < until`` (None: no end) per bucket index
         ``(event_time - since) // width``; empty buckets are absent. Counted by the store."""
+
+
+async def sessions_key_by_key(
+    incidents: IncidentRepository,
+    company_id: str,
+    ranges: Mapping[str, tuple[datetime, datetime] | None],
+) -> dict[str, builtins.list[Incident]]:
+    """:meth:`IncidentRepository.open_sessions_of_keys` answered through the single-key
+    reads, one key at a time (what a store does once it holds every key's incidents)."""
+    return {
+        key: (
+            await incidents.open_for_key(company_id, key)
+            if span is None
+            else await incidents.open_sessions(company_id, key, *span)
+        )
+        for key, span in ranges.items()
+    }
 
 
 class IncidentRepository(Protocol):

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from alertwhisperer_core import Alert, AlertStatus, Incident, IncidentStatus, Severity
 from alertwhisperer_core._cursor import encode_cursor
-from alertwhisperer_core.ports import AlertQuery, IncidentQuery, Page
+from alertwhisperer_core.ports import AlertQuery, IncidentQuery, Page, sessions_key_by_key
 
 from . import _mapping as m
 from . import _schema as s
@@ -429,14 +429,7 @@ class SqlIncidents:
                 found[incident.key].append(incident)
             for key, incidents in found.items():
                 self._remember((company_id, key), _Known(lo, hi, incidents))
-        return {
-            key: (
-                await self.open_for_key(company_id, key)
-                if span is None
-                else await self.open_sessions(company_id, key, *span)
-            )
-            for key, span in ranges.items()
-        }
+        return await sessions_key_by_key(self, company_id, ranges)
 
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
         counts = dict.fromkeys(user_ids, 0)

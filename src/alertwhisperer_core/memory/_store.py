@@ -48,6 +48,7 @@ from ..ports import (
     IncidentQuery,
     LoginAttempts,
     Page,
+    sessions_key_by_key,
 )
 
 __all__ = ["InMemoryStore", "InMemoryUnitOfWork"]
@@ -398,14 +399,7 @@ class _Incidents(_Repo):
     async def open_sessions_of_keys(
         self, company_id: str, ranges: Mapping[str, tuple[datetime, datetime] | None]
     ) -> Mapping[str, builtins.list[Incident]]:
-        return {
-            key: (
-                await self.open_for_key(company_id, key)
-                if span is None
-                else await self.open_sessions(company_id, key, *span)
-            )
-            for key, span in ranges.items()
-        }
+        return await sessions_key_by_key(self, company_id, ranges)
 
     async def open_counts(self, user_ids: Sequence[str]) -> Mapping[str, int]:
         return {u: len(self.s.open_by_assignee.get(u, ())) for u in user_ids}
