@@ -29,6 +29,7 @@ from sqlalchemy import exc
 from alertwhisperer_adapters.sql import SqlStore, open_sql_store
 
 from .contract.records import company, user
+from .support.sqlite_files import committed_companies, committed_companies_at, db_path
 
 WAIT = 10.0  # seconds: a bound on waiting for the other thread, never reached when correct
 
@@ -41,7 +42,7 @@ class Gate:
     def __init__(self, store: SqlStore) -> None:
         assert store.wal is not None
         self.real: Callable[[int], None] = store.wal.sync
-        self.db = _db_path(store)
+        self.db = db_path(store)
         self.fail: BaseException | None = None
         self.seen_at_start: list[set[str]] = []
         self._started = threading.Semaphore(0)
@@ -49,7 +50,7 @@ class Gate:
         store.wal.sync = self
 
     def __call__(self, fd: int) -> None:
-        self.seen_at_start.append(_committed_companies_at(self.db))
+        self.seen_at_start.append(committed_companies_at(self.db))
         self._started.release()
         if not self._go.acquire(timeout=WAIT):
             raise TimeoutError("the test never let this sync through")
@@ -76,23 +77,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
         await opened.close()
 
 
-def _db_path(store: SqlStore) -> str:
-    path: str = store.sqlite_connection.execute("PRAGMA database_list").fetchone()[2]
-    return path
-
-
-def _committed_companies_at(path: str) -> set[str]:
-    other = sqlite3.connect(path)
-    try:
-        return {row[0] for row in other.execute("SELECT id FROM companies")}
-    finally:
-        other.close()
-
-
-def _committed_companies(store: SqlStore) -> set[str]:
-    return _committed_companies_at(_db_path(store))
-
-
 async def _add_company(store: SqlStore, company_id: str) -> None:
     async with store() as uow:
         await uow.companies.add(company(company_id))
@@ -114,7 +98,7 @@ async def test_commits_sync_the_wal_themselves(store: SqlStore) -> None:
     assert store.wal is not None
     assert (mode, autocheckpoint) == (1, 0)  # NORMAL: COMMIT does not sync; no checkpoint
     # The descriptor it syncs is the WAL file SQLite writes.
-    assert os.fstat(store.wal.fd).st_ino == os.stat(_db_path(store) + "-wal").st_ino
+    assert os.fstat(store.wal.fd).st_ino == os.stat(db_path(store) + "-wal").st_ino
 
 
 async def test_commit_returns_only_once_a_sync_started_after_it_is_done(
@@ -185,7 +169,7 @@ async def test_a_commit_made_while_a_sync_runs_waits_for_the_next_sync(store: Sq
     await gate.started()
     second = asyncio.create_task(_add_company(store, "second"))
     assert await _not_done_yet(second)
-    assert _committed_companies(store) == {"first", "second"}  # its COMMIT is made
+    assert committed_companies(store) == {"first", "second"}  # its COMMIT is made
     gate.let_through()
     await asyncio.wait_for(first, WAIT)
     # The sync that was running had started before that COMMIT: it does not cover it.
@@ -218,7 +202,7 @@ async def test_a_failed_sync_fails_every_commit_waiting_for_it_and_all_later_one
     assert all(isinstance(o, exc.OperationalError) for o in outcomes), outcomes
     assert all("disk I/O error" in str(o) for o in outcomes)
     # The failed sync came before "joined" was committed: it never was.
-    assert _committed_companies(store) == {"before", "first"}
+    assert committed_companies(store) == {"before", "first"}
     # Nothing is promised durable any more: writes are refused, reads of rows that were
     # not durable fail, the store is not ready, and no further sync is attempted.
     with pytest.raises(exc.OperationalError):
@@ -263,7 +247,7 @@ async def test_a_reader_of_another_connections_commit_waits_for_a_sync(
     await _add_company(store, "acme")
     gate = Gate(store)
     # Another process's commit without a sync of its own (synchronous NORMAL).
-    other = sqlite3.connect(_db_path(store), isolation_level=None)
+    other = sqlite3.connect(db_path(store), isolation_level=None)
     try:
         other.execute("PRAGMA synchronous = NORMAL")
         other.execute("UPDATE companies SET name = 'Renamed' WHERE id = 'acme'")
@@ -298,7 +282,7 @@ async def test_a_commit_cancelled_while_it_waits_leaves_the_others_waiting(
     with pytest.raises(asyncio.CancelledError):
         await second
     # Its COMMIT was made (the group's) before it was cancelled: cancelled, not undone.
-    assert _committed_companies(store) == {"first", "second", "third"}
+    assert committed_companies(store) == {"first", "second", "third"}
 
 
 async def test_a_commit_is_in_the_wal_file_when_it_returns(store: SqlStore, tmp_path: Path) -> None:
@@ -307,9 +291,9 @@ async def test_a_commit_is_in_the_wal_file_when_it_returns(store: SqlStore, tmp_
     # the machine stopped here; SQLite recovers the commit from the copied WAL.
     copy = tmp_path / "copy"
     copy.mkdir()
-    shutil.copy(_db_path(store), copy / "aw.db")
-    shutil.copy(_db_path(store) + "-wal", copy / "aw.db-wal")
-    assert _committed_companies_at(str(copy / "aw.db")) == {"acme"}
+    shutil.copy(db_path(store), copy / "aw.db")
+    shutil.copy(db_path(store) + "-wal", copy / "aw.db-wal")
+    assert committed_companies_at(str(copy / "aw.db")) == {"acme"}
 
 
 async def test_commits_are_in_the_database_after_reopening_it(tmp_path: Path) -> None:
@@ -320,7 +304,7 @@ async def test_commits_are_in_the_database_after_reopening_it(tmp_path: Path) ->
             await _add_company(store, f"c{n}")
     finally:
         await store.close()
-    assert _committed_companies_at(str(tmp_path / "aw.db")) == {f"c{n}" for n in range(5)}
+    assert committed_companies_at(str(tmp_path / "aw.db")) == {f"c{n}" for n in range(5)}
     reopened = await open_sql_store(url)
     try:
         async with reopened() as uow:
@@ -339,7 +323,7 @@ async def test_checkpoints_run_beside_the_units_of_work_and_the_wal_starts_over(
 ) -> None:
     store.checkpoint_seconds = 0.0
     store.checkpoint_restart_frames = 20
-    db = _db_path(store)
+    db = db_path(store)
     salts = {_wal_salts(db)}
     for n in range(200):
         await _add_company(store, f"c{n}")
@@ -351,7 +335,7 @@ async def test_checkpoints_run_beside_the_units_of_work_and_the_wal_starts_over(
     assert len(salts) > 2  # the WAL started over several times
     # Everything was copied into the database file, which alone holds all of it.
     assert os.path.getsize(db + "-wal") < 4096 * 200
-    assert _committed_companies(store) == {f"c{n}" for n in range(200)}
+    assert committed_companies(store) == {f"c{n}" for n in range(200)}
 
 
 async def test_one_sync_of_the_wal_at_open_covers_what_was_committed_before(
@@ -408,7 +392,7 @@ async def test_a_long_wal_is_checkpointed_once_more_with_the_connection_held(
     async def recording() -> tuple[int, int, int]:
         held, no_group = store._sqlite_lock.locked(), store.group is None
         result = await real()
-        calls.append((held, no_group, _committed_companies(store), result))
+        calls.append((held, no_group, committed_companies(store), result))
         return result
 
     store.checkpointer.checkpoint = recording  # type: ignore[method-assign]
@@ -418,7 +402,7 @@ async def test_a_long_wal_is_checkpointed_once_more_with_the_connection_held(
     second = asyncio.create_task(_add_company(store, "second"))  # gathers in the open group
     assert await _not_done_yet(second)
     assert store.group is not None
-    db = _db_path(store)
+    db = db_path(store)
     salts = _wal_salts(db)
     await store._checkpoint()
     (held_1, _, seen_1, _), (held_2, no_group_2, seen_2, (busy, frames, copied)) = calls

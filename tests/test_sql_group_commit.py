@@ -19,6 +19,7 @@ from sqlalchemy import exc
 from alertwhisperer_adapters.sql import SqlStore, open_sql_store
 
 from .contract.records import company, user
+from .support.sqlite_files import committed_companies
 
 
 @pytest.fixture
@@ -28,16 +29,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
         yield opened
     finally:
         await opened.close()
-
-
-def _committed_companies(store: SqlStore) -> set[str]:
-    """Company ids another connection sees: what is committed."""
-    path = store.sqlite_connection.execute("PRAGMA database_list").fetchone()[2]
-    other = sqlite3.connect(path)
-    try:
-        return {row[0] for row in other.execute("SELECT id FROM companies")}
-    finally:
-        other.close()
 
 
 def _count_commits(store: SqlStore) -> list[str]:
@@ -66,7 +57,7 @@ def _add_company(store: SqlStore, company_id: str, *, fail: bool = False) -> Any
                 raise RuntimeError("refused")
             await uow.commit()
         # The moment the caller would answer 202: its write must already be committed.
-        return _committed_companies(store)
+        return committed_companies(store)
 
     return job
 
@@ -79,7 +70,7 @@ async def test_queued_units_of_work_share_one_commit_and_each_returns_durable(
     assert len(commits) == 1
     for n, committed in enumerate(seen):
         assert f"c{n}" in committed
-    assert _committed_companies(store) == {f"c{n}" for n in range(10)}
+    assert committed_companies(store) == {f"c{n}" for n in range(10)}
 
 
 async def test_concurrent_writers_are_all_durable_with_fewer_commits(store: SqlStore) -> None:
@@ -104,7 +95,7 @@ async def test_a_member_that_rolls_back_undoes_only_its_own_writes(store: SqlSto
     )
     assert isinstance(outcomes[1], RuntimeError)
     assert len(commits) == 1
-    assert _committed_companies(store) == {"kept-1", "kept-2"}
+    assert committed_companies(store) == {"kept-1", "kept-2"}
 
 
 class _CommitFails:
@@ -133,13 +124,13 @@ async def test_a_failed_group_commit_fails_every_member_and_stores_nothing(
     outcomes = await _queued(store, *(_add_company(store, f"c{n}") for n in range(3)))
     store.sqlite_connection = real
     assert all(isinstance(o, exc.OperationalError) for o in outcomes), outcomes
-    assert _committed_companies(store) == {"before"}
+    assert committed_companies(store) == {"before"}
     # Nothing of the failed group is remembered, and the store goes on working.
     async with store() as uow:
         assert await uow.companies.get("c0") is None
         await uow.companies.add(company("after"))
         await uow.commit()
-    assert _committed_companies(store) == {"before", "after"}
+    assert committed_companies(store) == {"before", "after"}
 
 
 async def test_a_reader_of_what_the_group_wrote_waits_for_its_commit(store: SqlStore) -> None:
@@ -155,7 +146,7 @@ async def test_a_reader_of_what_the_group_wrote_waits_for_its_commit(store: SqlS
                 await uow.users.get("u1")
             group = store.group  # the connection is taken at the first statement
         assert group is not None
-        return group.done.done(), _committed_companies(store)
+        return group.done.done(), committed_companies(store)
 
     async def reader_of_companies() -> tuple[bool, set[str]]:
         return await read("companies")
@@ -188,7 +179,7 @@ async def test_a_group_is_committed_even_if_the_next_unit_of_work_is_cancelled(
             await uow.companies.add(company("acme"))
             monkeypatch.setattr(store, "release_sqlite", release_then_cancel_the_next)
             await uow.commit()
-        return _committed_companies(store)
+        return committed_companies(store)
 
     async def next_in_line() -> None:
         async with store() as uow:
