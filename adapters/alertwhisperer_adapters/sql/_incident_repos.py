@@ -230,27 +230,20 @@ class OpenIncidentCache:
 
     It is right because this process's one connection reads it only inside a write
     transaction (``BEGIN IMMEDIATE``: nobody else commits meanwhile): this process's own
-    commits update it (:meth:`SqlIncidents.committed`), and ``PRAGMA data_version``, which
-    changes exactly when another connection commits, empties it. At most ``max_keys`` keys
-    are held; past that it starts over.
+    commits update it (:meth:`SqlIncidents.committed`), and the store empties it with its
+    read cache when ``PRAGMA data_version`` shows another connection committed
+    (``SqlStore.check_cache_version``). At most ``max_keys`` keys are held; past that it
+    starts over.
     """
 
-    __slots__ = ("keys", "max_keys", "version")
+    __slots__ = ("keys", "max_keys")
 
     def __init__(self, max_keys: int = 100_000) -> None:
         self.max_keys = max_keys
         self.keys: dict[tuple[str, str], _Known] = {}
-        self.version: int | None = None
-
-    def validate(self, data_version: int) -> None:
-        """Forget everything if another connection committed since the last look."""
-        if data_version != self.version:
-            self.keys.clear()
-            self.version = data_version
 
     def clear(self) -> None:
         self.keys.clear()
-        self.version = None
 
 
 class SqlIncidents:
@@ -305,9 +298,10 @@ class SqlIncidents:
             return None
         shared = self._shared
         if shared is None:
+            # Checked here, inside the write transaction, even if this unit of work looked
+            # before it began: another process may have committed in between.
+            self.uow.store.check_data_version()
             shared = self._shared = self.uow.store.open_incidents
-            version = self.uow.store.sqlite_connection.execute("PRAGMA data_version").fetchone()
-            shared.validate(version[0])
         known = shared.keys.get(ck)
         if known is not None:
             self._remember(ck, known)

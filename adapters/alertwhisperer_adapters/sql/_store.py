@@ -467,11 +467,18 @@ class SqlStore:
         version: int = self.sqlite_connection.execute("PRAGMA data_version").fetchone()[0]
         return version
 
+    def check_data_version(self) -> None:
+        """:meth:`check_cache_version` with the connection's ``PRAGMA data_version`` now
+        (call it while holding the connection)."""
+        self.check_cache_version(self._sqlite_data_version())
+
     def check_cache_version(self, version: int) -> None:
-        """Clear the shared read cache if another connection committed since last time
-        (what it committed is durable once a sync that starts from now on is done)."""
+        """Clear the shared caches (reads, open incidents) if another connection committed
+        since last time (what it committed is durable once a sync that starts from now on
+        is done)."""
         if version != self._data_version:
             self.read_cache.clear()
+            self.open_incidents.clear()
             self._data_version = version
             if self.wal is not None:
                 self._foreign_at = self.wal.ticket()
@@ -602,7 +609,7 @@ class SqlStore:
         wal = self.wal
         if wal is None or not tables:
             return 0
-        self.check_cache_version(self._sqlite_data_version())
+        self.check_data_version()
         written = self._written_at
         if "*" in tables:
             need = self._last_commit

@@ -661,9 +661,8 @@ class SqlUnitOfWork:
         if not self._sqlite or table in self._dirty:
             return self.memo
         if not self._version_checked:
-            raw = await self._connect()
-            version = raw.execute("PRAGMA data_version").fetchone()[0]
-            self.store.check_cache_version(version)
+            await self._connect()
+            self.store.check_data_version()
             self._version_checked = True
         return self.store.read_cache
 
