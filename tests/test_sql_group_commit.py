@@ -195,3 +195,37 @@ async def test_a_group_is_committed_even_if_the_next_unit_of_work_is_cancelled(
     assert "acme" in committed
     with pytest.raises(asyncio.CancelledError):
         await waiting[0]
+
+
+async def test_a_group_asks_for_the_data_version_once_and_still_sees_other_commits(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    async def read_and_add(company_id: str) -> Callable[[], Awaitable[Any]]:
+        async def job() -> set[str]:
+            async with store() as uow:
+                await uow.companies.add(company(company_id))
+                # A cached read: it checks that no other connection committed meanwhile.
+                await uow.assets.by_name("c0", "web-1")
+                await uow.commit()
+            return committed_companies(store)
+
+        return job
+
+    asked: list[str] = []
+    store.sqlite_connection.set_trace_callback(
+        lambda sql: asked.append(sql) if sql == "PRAGMA data_version" else None
+    )
+    await _queued(store, *[await read_and_add(f"c{n}") for n in range(5)])
+    # One write transaction, one check: nobody else can commit while it holds the write lock.
+    assert len(asked) == 1
+    # Once it has ended, the next read asks again and sees another connection's commit.
+    other = sqlite3.connect(tmp_path / "aw.db")
+    other.execute(
+        "INSERT INTO assets (id, company_id, name, type, os, environment, is_critical, tags)"
+        " VALUES ('a-1', 'c0', 'web-1', 'server', 'linux', 'production', 1, '[]')"
+    )
+    other.commit()
+    other.close()
+    async with store() as uow:
+        assert await uow.assets.by_name("c0", "web-1") is not None
+    assert len(asked) > 1

@@ -9,10 +9,13 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from alertwhisperer_adapters.sql import SqlStore, open_sql_store
+from alertwhisperer_adapters.sql._mapping import incident_changes, incident_row
 from alertwhisperer_adapters.sql._uow import SqlUnitOfWork
-from alertwhisperer_core import IncidentStatus, Severity
+from alertwhisperer_core import IncidentStatus, Note, Resolution, Severity, TimelineEntry
 from alertwhisperer_core.ports import IncidentQuery
 
 from .conftest import service_url
@@ -160,15 +163,57 @@ async def test_a_rolled_back_unit_of_work_leaves_the_stored_incident(
 
 
 async def test_sqlite_refuses_an_update_of_a_row_it_does_not_hold(tmp_path: Path) -> None:
-    from alertwhisperer_adapters.sql._mapping import incident_row
-
     store = await open_sql_store(f"sqlite:///{tmp_path}/aw.db")
     try:
         async with store() as uow:
-            ghost = incident_row(attrs.evolve(STORED, id="ghost"))
-            uow.buffer_incident({**ghost, "alert_count": 5}, stored=ghost)
+            ghost = attrs.evolve(STORED, id="ghost")
+            uow.buffer_incident(attrs.evolve(ghost, alert_count=5), stored=ghost)
             with pytest.raises(RuntimeError, match="matched 0 of 1"):
                 await uow.commit()
         assert await _get(store, "ghost") is None
     finally:
         await store.close()
+
+
+# --- the column diff itself -----------------------------------------------------------------
+
+_TIMES = st.sampled_from([at(0), at(3), at(5), at(9)])
+_ENTRY = st.builds(
+    TimelineEntry, at=_TIMES, kind=st.sampled_from(["opened", "assigned", "note"]),
+    detail=st.sampled_from(["", "u-1", "u-2"]),
+)  # fmt: skip
+_CHANGES = st.fixed_dictionaries({}, optional={
+    "severity": st.sampled_from(list(Severity)),
+    "status": st.sampled_from(list(IncidentStatus)),
+    "alert_count": st.integers(1, 5),
+    "tool_sources": st.frozensets(st.sampled_from(["Datadog", "Zabbix", "Prometheus"])),
+    "first_event_at": _TIMES,
+    "last_event_at": _TIMES,
+    "firing_fingerprints": st.frozensets(st.sampled_from(["", "fp", "fp2"])),
+    "resolution": st.sampled_from([None, *Resolution]),
+    "resolved_at": st.sampled_from([None, at(9)]),
+    "assigned_to": st.sampled_from([None, "u-1", "u-2"]),
+    "notes": st.lists(st.builds(Note, author_id=st.just("u-1"), author_name=st.just("Ann"),
+                                text=st.sampled_from(["a", "b"]), created_at=_TIMES),
+                      max_size=2).map(tuple),
+    "timeline": st.lists(_ENTRY, max_size=3).map(tuple),
+    "merged_into": st.sampled_from([None, "inc-2"]),
+    "in_maintenance": st.booleans(),
+})  # fmt: skip
+
+
+@given(before=_CHANGES, after=_CHANGES)
+# Reassigned to the same user: only the timeline changes, and the derived column with it.
+@example(before={"assigned_to": "u-1"}, after={"timeline": (TimelineEntry(at(9), "assigned"),)})
+def test_the_changed_columns_turn_the_stored_row_into_the_new_one(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    stored = attrs.evolve(STORED, **before)
+    new = attrs.evolve(stored, **after)
+    columns, params = incident_changes(new, stored)
+    row = incident_row(stored)
+    for column in columns:
+        assert row[column] != params[f"v_{column}"], column  # only what differs is written
+        row[column] = params[f"v_{column}"]
+    assert params["id"] == new.id
+    assert row == incident_row(new)

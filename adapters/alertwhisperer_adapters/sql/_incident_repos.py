@@ -336,10 +336,8 @@ class SqlIncidents:
         if incident.id not in self._written:
             # Its first write in this transaction: the copy read under the key's lock is what
             # the database holds, so only the columns that differ from it are written.
-            known = self._known_by_id.get(incident.id)
-            if known is not None:
-                stored = m.incident_row(known)
-        self.uow.buffer_incident(m.incident_row(incident), stored)
+            stored = self._known_by_id.get(incident.id)
+        self.uow.buffer_incident(incident, stored)
         self._written[incident.id] = incident
         ck = (incident.company_id, incident.key)
         self._written_by_key.setdefault(ck, {})[incident.id] = incident

@@ -196,51 +196,96 @@ INCIDENT_COLUMNS = columns(
 )
 
 
+def _sorted_json(values: frozenset[str]) -> str:
+    return json_text(sorted(values))
+
+
+def _value(member: Severity | IncidentStatus) -> str:
+    return member.value
+
+
+def _resolution(resolution: Resolution | None) -> str | None:
+    return resolution.value if resolution else None
+
+
+def _notes_json(notes: Sequence[Note]) -> str:
+    return json_text([_NoteJson(n.author_id, n.author_name, n.text, n.created_at) for n in notes])
+
+
+def _timeline_json(timeline: Sequence[TimelineEntry]) -> str:
+    return json_text([_EntryJson(t.at, t.kind, t.detail) for t in timeline])
+
+
+# Each stored field of an incident after ``id``, in column order, with how its column value is
+# made from it (None: as it is). ``alert_ids`` is not stored: membership lives on the alerts.
+_INCIDENT_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("company_id", None),
+    ("key", None),
+    ("asset_name", None),
+    ("signature", None),
+    ("severity", _value),
+    ("status", _value),
+    ("alert_count", None),
+    ("tool_sources", _sorted_json),
+    ("first_event_at", None),
+    ("last_event_at", None),
+    ("created_at", None),
+    ("firing_fingerprints", _sorted_json),
+    ("resolution", _resolution),
+    ("resolved_at", None),
+    ("assigned_to", None),
+    ("notes", _notes_json),
+    ("timeline", _timeline_json),
+    ("merged_into", None),
+    ("in_maintenance", None),
+)
+
+
+def _last_assigned_at(incident: Incident) -> datetime | None:
+    """The derived column: the latest "assigned" timeline entry (else created_at), if assigned."""
+    if incident.assigned_to is None:
+        return None
+    return max(
+        (t.at for t in incident.timeline if t.kind == "assigned"), default=incident.created_at
+    )
+
+
 def incident_row(incident: Incident) -> dict[str, Any]:
-    """Insert/update parameters; ``alert_ids`` is not stored (membership lives on alerts)."""
-    last_assigned_at = None
-    if incident.assigned_to is not None:
-        last_assigned_at = max(
-            (t.at for t in incident.timeline if t.kind == "assigned"),
-            default=incident.created_at,
-        )
-    return {
-        "id": incident.id,
-        "company_id": incident.company_id,
-        "key": incident.key,
-        "asset_name": incident.asset_name,
-        "signature": incident.signature,
-        "severity": incident.severity.value,
-        "status": incident.status.value,
-        "alert_count": incident.alert_count,
-        "tool_sources": json_text(sorted(incident.tool_sources)),
-        "first_event_at": incident.first_event_at,
-        "last_event_at": incident.last_event_at,
-        "created_at": incident.created_at,
-        "firing_fingerprints": json_text(sorted(incident.firing_fingerprints)),
-        "resolution": incident.resolution.value if incident.resolution else None,
-        "resolved_at": incident.resolved_at,
-        "assigned_to": incident.assigned_to,
-        "notes": json_text(
-            [_NoteJson(n.author_id, n.author_name, n.text, n.created_at) for n in incident.notes]
-        ),
-        "timeline": json_text([_EntryJson(t.at, t.kind, t.detail) for t in incident.timeline]),
-        "merged_into": incident.merged_into,
-        "in_maintenance": incident.in_maintenance,
-        "is_open": incident.is_open,
-        "last_assigned_at": last_assigned_at,
-    }
+    """Insert/update parameters of every column."""
+    row: dict[str, Any] = {"id": incident.id}
+    for field, encode in _INCIDENT_FIELDS:
+        value = getattr(incident, field)
+        row[field] = value if encode is None else encode(value)
+    row["is_open"] = incident.is_open
+    row["last_assigned_at"] = _last_assigned_at(incident)
+    return row
 
 
 def incident_changes(
-    row: dict[str, Any], stored: dict[str, Any]
+    incident: Incident, stored: Incident
 ) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The columns where ``row`` differs from the ``stored`` row of the same incident, and
-    the parameters of :meth:`~._dialects.Dialect.update_incident` that write just those."""
-    columns = tuple(c for c, value in row.items() if stored[c] != value)
-    params = {f"v_{c}": row[c] for c in columns}
-    params["id"] = row["id"]
-    return columns, params
+    """The columns where ``incident`` differs from the ``stored`` copy of it (what the
+    database holds), and the parameters of :meth:`~._dialects.Dialect.update_incident` that
+    write just those. Compared field by field, so an unchanged timeline, note list or set is
+    never encoded (most updates change a count and a time)."""
+    columns: list[str] = []
+    params: dict[str, Any] = {"id": incident.id}
+    for field, encode in _INCIDENT_FIELDS:
+        value = getattr(incident, field)
+        old = getattr(stored, field)
+        if value is old or value == old:
+            continue
+        columns.append(field)
+        params[f"v_{field}"] = value if encode is None else encode(value)
+    if incident.is_open != stored.is_open:
+        columns.append("is_open")
+        params["v_is_open"] = incident.is_open
+    if "assigned_to" in columns or "timeline" in columns:
+        assigned_at = _last_assigned_at(incident)
+        if assigned_at != _last_assigned_at(stored):
+            columns.append("last_assigned_at")
+            params["v_last_assigned_at"] = assigned_at
+    return tuple(columns), params
 
 
 def incident_from_row(row: Sequence[Any]) -> Incident:

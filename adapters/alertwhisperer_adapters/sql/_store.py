@@ -451,6 +451,9 @@ class SqlStore:
         # SQLite only: stored open incidents per key, kept between units of work.
         self.open_incidents = OpenIncidentCache()
         self._data_version: int | None = None
+        # The group whose write transaction the version was last checked in (see
+        # check_data_version).
+        self._version_group: SqliteGroup | None = None
         if isinstance(engine, Engine):
             conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._sqlite_conn = conn
@@ -469,8 +472,15 @@ class SqlStore:
 
     def check_data_version(self) -> None:
         """:meth:`check_cache_version` with the connection's ``PRAGMA data_version`` now
-        (call it while holding the connection)."""
+        (call it while holding the connection). Once checked inside the open group's write
+        transaction it is not asked again until that transaction ends: while this connection
+        holds SQLite's write lock no other connection can commit."""
+        group = self.group
+        if group is not None and group is self._version_group:
+            return
         self.check_cache_version(self._sqlite_data_version())
+        if group is not None and self.sqlite_connection.in_transaction:
+            self._version_group = group
 
     def check_cache_version(self, version: int) -> None:
         """Clear the shared caches (reads, open incidents) if another connection committed

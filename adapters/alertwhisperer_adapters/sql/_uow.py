@@ -39,6 +39,7 @@ from sqlalchemy import Executable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertwhisperer_core import Incident
 from alertwhisperer_core.ports import TransientConflict
 
 from ._auth import SqlLoginAttempts, SqlTokens
@@ -46,7 +47,7 @@ from ._chat import SqlChat
 from ._compliance import SqlCompliance
 from ._executions import SqlExecutions
 from ._fast import Compiled, Prepared
-from ._mapping import incident_changes
+from ._mapping import incident_changes, incident_row
 from ._notifications import SqlNotifications
 from ._repositories import (
     SqlAlerts,
@@ -174,12 +175,13 @@ class SqlUnitOfWork:
         # (aw_lock_open_incidents); any other statement first sends them, in order.
         self._pending_locks: dict[int, None] = {}
         self._pending_alerts: list[dict[str, Any]] = []
-        # Latest row per incident id; a dict keeps first-write order, which is insertion order.
-        self._pending_incidents: dict[str, dict[str, Any]] = {}
-        # Per pending incident, its row as the database holds it (None: not known); and the
-        # rows this transaction flushed, which the database now holds.
-        self._incident_bases: dict[str, dict[str, Any] | None] = {}
-        self._flushed_incidents: dict[str, dict[str, Any]] = {}
+        # Latest version per incident id; a dict keeps first-write order, which is insertion
+        # order.
+        self._pending_incidents: dict[str, Incident] = {}
+        # Per pending incident, the version the database holds (None: not known); and the
+        # versions this transaction flushed, which the database now holds.
+        self._incident_bases: dict[str, Incident | None] = {}
+        self._flushed_incidents: dict[str, Incident] = {}
         self._pending_audit: list[dict[str, Any]] = []
         self._deliveries_pending = 0
         self._deliveries_committed = 0
@@ -496,13 +498,12 @@ class SqlUnitOfWork:
     def buffer_alert(self, row: dict[str, Any]) -> None:
         self._pending_alerts.append(row)
 
-    def buffer_incident(self, row: dict[str, Any], stored: dict[str, Any] | None = None) -> None:
-        """Write ``row`` at the next flush. ``stored``: the incident's row as the database
+    def buffer_incident(self, incident: Incident, stored: Incident | None = None) -> None:
+        """Write ``incident`` at the next flush. ``stored``: the incident as the database
         holds it (None: not known), so that the flush writes only the columns that changed."""
-        incident_id = row["id"]
-        if incident_id not in self._pending_incidents:
-            self._incident_bases[incident_id] = self._flushed_incidents.get(incident_id, stored)
-        self._pending_incidents[incident_id] = row
+        if incident.id not in self._pending_incidents:
+            self._incident_bases[incident.id] = self._flushed_incidents.get(incident.id, stored)
+        self._pending_incidents[incident.id] = incident
 
     def _incident_writes(self) -> list[tuple[Prepared, list[dict[str, Any]]]]:
         """The pending incident writes as statements: an upsert of every column where the
@@ -512,12 +513,12 @@ class SqlUnitOfWork:
         bases, self._incident_bases = self._incident_bases, {}
         upserts: list[dict[str, Any]] = []
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for incident_id, row in pending.items():
+        for incident_id, incident in pending.items():
             base = bases.get(incident_id)
             if base is None:
-                upserts.append(row)
+                upserts.append(incident_row(incident))
                 continue
-            columns, params = incident_changes(row, base)
+            columns, params = incident_changes(incident, base)
             if columns:
                 updates.setdefault(columns, []).append(params)
         self._flushed_incidents.update(pending)
