@@ -11,15 +11,18 @@ from benchmarks._openloop import run
 
 
 @asynccontextmanager
-async def _server(answer: Callable[[int], float | None]) -> AsyncIterator[int]:
-    """A keep-alive HTTP/1.1 server; ``answer(n)`` gives request n's delay (None: never)."""
+async def _server(
+    answer: Callable[[int], float | None], *, idle_close: float | None = None
+) -> AsyncIterator[int]:
+    """A keep-alive HTTP/1.1 server; ``answer(n)`` gives request n's delay (None: never).
+    ``idle_close``: a connection idle that long is closed (as uvicorn's keep-alive timeout)."""
     count = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal count
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), idle_close)
                 length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
                               if line.lower().startswith(b"content-length"))  # fmt: skip
                 await reader.readexactly(length)
@@ -30,7 +33,7 @@ async def _server(answer: Callable[[int], float | None]) -> AsyncIterator[int]:
                 await asyncio.sleep(delay or 0)
                 writer.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass
         finally:
             writer.close()
@@ -82,3 +85,14 @@ async def test_unanswered_requests_are_lost_and_make_the_tail_infinite() -> None
     assert result["answered"] + result["lost"] == result["requests"]
     assert result["p99_ms"] is None
     assert result["max_ms"] is None
+
+
+async def test_a_connection_the_server_closed_when_idle_is_replaced_not_counted_lost() -> None:
+    # 8 connections at 20 requests/s: each is used every 0.4 s, and the server closes any
+    # connection idle for 0.2 s. Every request must still be answered (on a new connection).
+    async with _server(lambda n: 0.0, idle_close=0.2) as port:
+        result = await run(_spec(port, rate=20, duration=1.5, connections=8))
+    assert result["requests"] == 30
+    assert result["answered"] == 30
+    assert result["errors"] == 0
+    assert result["lost"] == 0
