@@ -66,3 +66,33 @@ def test_service_and_engine_give_the_same_partition(
     settings = CorrelationSettings(window_minutes=window)
     raw = bodies(stream)
     assert asyncio.run(service_partition(raw, settings)) == engine_partition(raw, settings)
+
+
+def alertmanager_batches(stream: list[tuple[int, int]], cuts: list[int]) -> list[bytes]:
+    """The stream as Alertmanager webhook payloads, cut into batches after the given indexes
+    (alerts of one batch are correlated against each other's changes, not the store's)."""
+    alerts = []
+    for n, (key, offset) in enumerate(stream):
+        asset, signature = KEYS[key]
+        at = (T0 + timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
+        alerts.append({
+            "status": "firing", "startsAt": at, "endsAt": "0001-01-01T00:00:00Z",
+            "labels": {"alertname": signature, "instance": asset, "severity": "high"},
+            "annotations": {"summary": f"tag-{n}"}, "fingerprint": f"{key:016x}",
+        })  # fmt: skip
+    bounds = sorted({c % len(alerts) for c in cuts} | {0, len(alerts)})
+    return [
+        json.dumps({"version": "4", "groupKey": f"g{lo}", "status": "firing",
+                    "alerts": alerts[lo:hi]}).encode()  # fmt: skip
+        for lo, hi in itertools.pairwise(bounds)
+        if hi > lo
+    ]
+
+
+@given(stream=streams, window=st.integers(1, 30), cuts=st.lists(st.integers(0, 40), max_size=6))
+def test_batches_partition_as_the_engine_does_alert_by_alert(
+    stream: list[tuple[int, int]], window: int, cuts: list[int]
+) -> None:
+    settings = CorrelationSettings(window_minutes=window)
+    raw = alertmanager_batches(stream, cuts)
+    assert asyncio.run(service_partition(raw, settings)) == engine_partition(raw, settings)
