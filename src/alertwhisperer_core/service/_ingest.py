@@ -278,7 +278,9 @@ class _Batch:
         self.remediations: list[RemediationRequest] = []
         self.order: list[str] = []  # ids of the incidents the alerts joined, for the response
         self.last_assignee: str | None = None
-        self.by_key: dict[str, set[str]] = {}
+        # Per key: the latest version of each of its incidents this delivery knows (the stored
+        # open ones, with this delivery's changes laid over), kept up to date by touch().
+        self.current: dict[str, dict[str, Incident]] = {}
         # Notifications (SPEC §10): who was assigned what, and each stored incident's severity
         # before this delivery, so a critical alert notifies once per incident, not per alert.
         self.assigned: list[tuple[str, str]] = []
@@ -298,16 +300,19 @@ class _Batch:
 
     def touch(self, incident: Incident) -> None:
         self.incidents[incident.id] = incident
-        self.by_key.setdefault(incident.key, set()).add(incident.id)
+        self.current_of(incident.key)[incident.id] = incident
 
     def widen(self, key: str, lo: datetime, hi: datetime) -> None:
         """Make ``key``'s range cover ``[lo, hi]``."""
         known = self.ranges.get(key)
         self.ranges[key] = (lo, hi) if known is None else (min(known[0], lo), max(known[1], hi))
 
-    def of_key(self, key: str) -> list[Incident]:
-        """Incidents of ``key`` this delivery already changed (newer than the stored copies)."""
-        return [self.incidents[i] for i in self.by_key.get(key, ())]
+    def current_of(self, key: str) -> dict[str, Incident]:
+        """Every incident of ``key`` this delivery knows, by id, in its latest version."""
+        known = self.current.get(key)
+        if known is None:
+            known = self.current[key] = {i.id: i for i in self.stored.get(key, ())}
+        return known
 
 
 async def _store_delivery(
@@ -409,20 +414,18 @@ async def _correlate(
         t = alert.event_time
         window = settings.window
         lo, hi = t - window, t + window
-        # What the store would answer for this alert's own range; incidents this batch already
-        # changed are newer than the stored copies.
-        incidents = batch.incidents
-        merged = {
-            i.id: incidents.get(i.id, i)
-            for i in batch.stored[key]
-            if i.last_event_at >= lo and i.first_event_at <= hi
-        }
-        for changed in batch.of_key(key):
-            if changed.last_event_at >= lo and changed.first_event_at <= hi:
-                merged[changed.id] = changed
-        if merged:
+        # What the store would answer for this alert's own range, in the versions this batch
+        # changed. (An incident's range only grows, so the latest version overlaps whenever
+        # the stored one did.)
+        candidates = [
+            i
+            for i in batch.current_of(key).values()
+            if i.last_event_at >= lo and i.first_event_at <= hi and i.is_open
+        ]
+        if candidates:
             # plan_correlation's rules, on the incidents themselves: ordered by start, then id.
-            candidates = sorted((i for i in merged.values() if i.is_open), key=_by_start)
+            if len(candidates) > 1:
+                candidates.sort(key=_by_start)
             group = select_sessions(t, candidates, window, settings.max_span)
     # With auto_correlate off every alert is its own incident, so min_alerts cannot apply.
     pending_group = settings.min_alerts > 1 and settings.auto_correlate
@@ -462,10 +465,9 @@ def _by_start(incident: Incident) -> tuple[datetime, str]:
 
 def _resolve(alert: Alert, key: str, now: datetime, batch: _Batch) -> Incident | None:
     # Every stored open incident of the key (read whole for a recovery's key).
-    stored = batch.stored[key]
-    current = {i.id: batch.incidents.get(i.id, i) for i in stored}
-    current.update((i.id, i) for i in batch.of_key(key))
-    matching = sorted((i for i in current.values() if resolves(alert, i)), key=_by_start)
+    matching = sorted(
+        (i for i in batch.current_of(key).values() if resolves(alert, i)), key=_by_start
+    )
     for incident in matching:
         batch.touch(resolve_from_source(incident, alert, now))
     # The recovery is listed with the latest incident it resolved.
