@@ -82,8 +82,9 @@ def alertmanager_batches(stream: list[tuple[int, int]], cuts: list[int]) -> list
         })  # fmt: skip
     bounds = sorted({c % len(alerts) for c in cuts} | {0, len(alerts)})
     return [
-        json.dumps({"version": "4", "groupKey": f"g{lo}", "status": "firing",
-                    "alerts": alerts[lo:hi]}).encode()  # fmt: skip
+        json.dumps(
+            {"version": "4", "groupKey": f"g{lo}", "status": "firing", "alerts": alerts[lo:hi]}
+        ).encode()
         for lo, hi in itertools.pairwise(bounds)
         if hi > lo
     ]
