@@ -29,7 +29,12 @@ from sqlalchemy import exc
 from alertwhisperer_adapters.sql import SqlStore, open_sql_store
 
 from .contract.records import company, user
-from .support.sqlite_files import committed_companies, committed_companies_at, db_path
+from .support.sqlite_files import (
+    committed_companies,
+    committed_companies_at,
+    db_path,
+    sqlite_store,
+)
 
 WAIT = 10.0  # seconds: a bound on waiting for the other thread, never reached when correct
 
@@ -68,13 +73,12 @@ class Gate:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    opened = await open_sql_store(f"sqlite:///{tmp_path}/aw.db")
-    try:
-        yield opened
-    finally:
-        if opened.wal is not None and isinstance(opened.wal.sync, Gate):
-            opened.wal.sync.let_through(100)  # whatever a failed test left waiting
-        await opened.close()
+    async with sqlite_store(tmp_path) as opened:
+        try:
+            yield opened
+        finally:
+            if opened.wal is not None and isinstance(opened.wal.sync, Gate):
+                opened.wal.sync.let_through(100)  # whatever a failed test left waiting
 
 
 async def _add_company(store: SqlStore, company_id: str) -> None:

@@ -16,19 +16,16 @@ from typing import Any
 import pytest
 from sqlalchemy import exc
 
-from alertwhisperer_adapters.sql import SqlStore, open_sql_store
+from alertwhisperer_adapters.sql import SqlStore
 
 from .contract.records import company, user
-from .support.sqlite_files import committed_companies
+from .support.sqlite_files import committed_companies, sqlite_store
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    opened = await open_sql_store(f"sqlite:///{tmp_path}/aw.db")
-    try:
+    async with sqlite_store(tmp_path) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 def _count_commits(store: SqlStore) -> list[str]:

@@ -21,6 +21,7 @@ from alertwhisperer_core.ports import IncidentQuery
 from .conftest import service_url
 from .contract._databases import postgres_schema
 from .contract.records import at, incident
+from .support.sqlite_files import sqlite_store
 
 KEY = "srv-app-01|disk_full"
 
@@ -163,16 +164,13 @@ async def test_a_rolled_back_unit_of_work_leaves_the_stored_incident(
 
 
 async def test_sqlite_refuses_an_update_of_a_row_it_does_not_hold(tmp_path: Path) -> None:
-    store = await open_sql_store(f"sqlite:///{tmp_path}/aw.db")
-    try:
+    async with sqlite_store(tmp_path) as store:
         async with store() as uow:
             ghost = attrs.evolve(STORED, id="ghost")
             uow.buffer_incident(attrs.evolve(ghost, alert_count=5), stored=ghost)
             with pytest.raises(RuntimeError, match="matched 0 of 1"):
                 await uow.commit()
         assert await _get(store, "ghost") is None
-    finally:
-        await store.close()
 
 
 # --- the column diff itself -----------------------------------------------------------------

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
-from alertwhisperer_adapters.sql import SqlStore
+from alertwhisperer_adapters.sql import SqlStore, open_sql_store
+
+
+@asynccontextmanager
+async def sqlite_store(directory: Path) -> AsyncIterator[SqlStore]:
+    """A store on a new SQLite file ``aw.db`` in ``directory``, closed afterwards."""
+    opened = await open_sql_store(f"sqlite:///{directory}/aw.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 def db_path(store: SqlStore) -> str:

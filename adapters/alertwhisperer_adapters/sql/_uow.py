@@ -471,15 +471,19 @@ class SqlUnitOfWork:
             for lock_id in locks:
                 await self._lock_now(lock_id)
             return
-        sql = self.dialect.lock_key.compiled(self.store.sa_dialect).sql
         raw = self._raw
-        with self._errors(sql, locks):
+        with self._errors(self.dialect.lock_key.compiled(self.store.sa_dialect).sql, locks):
             async with raw.pipeline():
-                if self._begin_pending:
-                    self._begin_pending = False
-                    await raw.execute("BEGIN")
-                for lock_id in locks:
-                    await raw.execute(sql, {"lock_id": lock_id})
+                await self._queue_begin_and_locks(raw, locks)
+
+    async def _queue_begin_and_locks(self, raw: Any, locks: Sequence[int]) -> None:
+        """Inside a pipeline: the ``BEGIN`` not sent yet, then ``locks`` in order."""
+        if self._begin_pending:
+            self._begin_pending = False
+            await raw.execute("BEGIN")
+        sql = self.dialect.lock_key.compiled(self.store.sa_dialect).sql
+        for lock_id in locks:
+            await raw.execute(sql, {"lock_id": lock_id})
 
     async def _lock_now(self, lock_id: int) -> None:
         compiled = self.dialect.lock_key.compiled(self.store.sa_dialect)
@@ -577,15 +581,10 @@ class SqlUnitOfWork:
             # statement protect nothing).
             self._begin_pending = False
             return
-        lock_sql = self.dialect.lock_key.compiled(self.store.sa_dialect).sql
         raw = self._raw
         with self._errors("COMMIT"):
             async with raw.pipeline(), raw.cursor() as cursor:
-                if self._begin_pending:
-                    self._begin_pending = False
-                    await raw.execute("BEGIN")
-                for lock_id in locks:
-                    await raw.execute(lock_sql, {"lock_id": lock_id})
+                await self._queue_begin_and_locks(raw, locks)
                 for prepared, rows in writes:
                     compiled = prepared.compiled(self.store.sa_dialect)
                     await cursor.executemany(compiled.sql, [compiled.params(r) for r in rows])
