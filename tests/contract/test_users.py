@@ -62,6 +62,19 @@ async def test_users_list_those_sharing_a_visible_company(store: UnitOfWorkFacto
         assert await uow.users.list(frozenset()) == []
 
 
+async def test_users_list_the_members_of_any_of_several_companies(
+    store: UnitOfWorkFactory,
+) -> None:
+    await _add(store, user("u-1", "acme"), user("u-2", "globex", "acme"), user("u-3", "initech"),
+               user("u-4", "globex", "umbrella"), user("root"))  # fmt: skip
+    async with store() as uow:
+        listed = await uow.users.list(frozenset({"acme", "globex"}))
+    assert [u.id for u in listed] == ["u-1", "u-2", "u-4"]
+    # Every membership of a listed user, the companies outside the filter too, once each.
+    assert listed[1].company_ids == frozenset({"globex", "acme"})
+    assert listed[2].company_ids == frozenset({"globex", "umbrella"})
+
+
 async def test_update_replaces_the_user_and_memberships(store: UnitOfWorkFactory) -> None:
     await _add(store, user("u-1", "acme", "globex"))
     changed = user("u-1", "initech", name="Renamed", password_hash="scrypt$new")
